@@ -1,0 +1,251 @@
+//! Wire types: the job file, the event log lines and the views of a job.
+//!
+//! Everything that speaks about jobs (queue, worker, CLI, and later the HTTP
+//! API and MCP) imports these types, so the formats are defined once.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The schema version written into every job file.
+pub const JOB_SCHEMA_VERSION: u32 = 1;
+
+/// Who said a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self { role, content: content.into() }
+    }
+}
+
+/// Generation parameters, passed to the backend by name.
+pub type Params = BTreeMap<String, serde_json::Value>;
+
+/// What a client asks for when it submits a job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// A single user prompt; `messages` is used instead for a chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// A whole conversation, oldest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<Message>>,
+    /// `provider:model`; the configured default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// A system prompt put before the messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: Params,
+    /// Higher runs first; FIFO within one priority.
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// A job as stored in the queue (`queue/_queue/<id>.json` and onwards).
+///
+/// The file is written once when the job is published and never rewritten:
+/// its state is the directory it lies in, its progress is its event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Schema version, [`JOB_SCHEMA_VERSION`].
+    pub v: u32,
+    pub id: String,
+    pub created_at: Timestamp,
+    /// Fully qualified `provider:model`.
+    pub model: String,
+    /// The conversation sent to the model, system prompt included.
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: Params,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub max_attempts: u32,
+    /// W3C trace context of the request that created the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The job this one replays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+impl Job {
+    /// The last user message, for previews.
+    pub fn prompt_preview(&self) -> &str {
+        self.messages.iter().rev().find(|m| m.role == Role::User).map_or("", |m| m.content.as_str())
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Active,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Active => "active",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "active" => Self::Active,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token counts and timings of one job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Time from the request to the first token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<f64>,
+    /// Completion tokens per second after the first token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_s: Option<f64>,
+    /// Time from the request to the end of the stream.
+    #[serde(default)]
+    pub duration_ms: f64,
+    /// True when the server sent no counts and ctl counted them itself.
+    #[serde(default)]
+    pub estimated: bool,
+}
+
+/// One line of a job's event log (`events/<id>.ndjson`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// 0, 1, 2, ... within one job; the SSE `id`.
+    pub seq: u64,
+    pub ts: Timestamp,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// The typed part of an event: `{"type": ..., "data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The job is (again) waiting for a worker. `attempts` is how many
+    /// attempts it has used so far; 0 after a submit or a retry.
+    Queued {
+        attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A worker began an attempt. Output of earlier attempts is void.
+    Started { attempt: u32, worker: String, model: String },
+    /// A piece of output text.
+    Token { text: String },
+    /// Counts and timings of the attempt that finished.
+    Usage(Usage),
+    /// The job completed.
+    Done {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finish_reason: Option<String>,
+    },
+    /// The job failed for good.
+    Failed { error: String },
+    /// The job was cancelled.
+    Cancelled {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+impl EventBody {
+    /// The SSE event name: the `type` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Queued { .. } => "queued",
+            Self::Started { .. } => "started",
+            Self::Token { .. } => "token",
+            Self::Usage(_) => "usage",
+            Self::Done { .. } => "done",
+            Self::Failed { .. } => "failed",
+            Self::Cancelled { .. } => "cancelled",
+        }
+    }
+
+    /// The state a terminal event leaves the job in.
+    pub fn terminal_state(&self) -> Option<JobState> {
+        match self {
+            Self::Done { .. } => Some(JobState::Completed),
+            Self::Failed { .. } => Some(JobState::Failed),
+            Self::Cancelled { .. } => Some(JobState::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// Everything known about one job: what `ctl show --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub state: JobState,
+    pub model: String,
+    pub priority: i32,
+    pub created_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub worker: Option<String>,
+    pub prompt: String,
+    pub output: String,
+    pub error: Option<String>,
+    pub usage: Option<Usage>,
+    pub params: Params,
+    pub session_id: Option<String>,
+    pub parent_id: Option<String>,
+}

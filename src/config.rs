@@ -1,0 +1,416 @@
+//! Configuration: one serde struct with defaults, read from `ctl.toml` and
+//! overridden by `CTL_…` environment variables (`__` separates nested keys:
+//! `CTL_WORKER__CONCURRENCY=4`, `CTL_PROVIDERS__LOCAL__BASE_URL=...`).
+//!
+//! Precedence: flag > environment > file > defaults. API keys are never read
+//! from the file itself, only from the variable or file it names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Top-level keys the environment may override; other `CTL_` variables
+/// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
+const ENV_KEYS: &[&str] = &["default_model", "providers", "worker", "home"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The data directory; `--home` and `CTL_HOME` take precedence.
+    pub home: Option<PathBuf>,
+    /// The model a job uses when it names none, as `provider:model`.
+    pub default_model: Option<String>,
+    /// Model backends by name; the name is the prefix in `provider:model`.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub worker: WorkerConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { home: None, default_model: None, providers: BTreeMap::new(), worker: WorkerConfig::default() }
+            .with_builtin_providers()
+    }
+}
+
+/// The protocol a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Ollama,
+    Openai,
+    Anthropic,
+}
+
+/// One model backend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    /// Base URL; for `openai` it includes the `/v1` part.
+    #[serde(default)]
+    pub base_url: String,
+    /// Name of the environment variable that holds the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Path of a file that holds the API key.
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: f64,
+    /// Longest silence allowed in a response stream.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: f64,
+}
+
+fn default_connect_timeout() -> f64 {
+    5.0
+}
+
+fn default_idle_timeout() -> f64 {
+    120.0
+}
+
+impl ProviderConfig {
+    fn new(kind: ProviderKind, base_url: String) -> Self {
+        Self {
+            kind,
+            base_url,
+            api_key_env: None,
+            api_key_file: None,
+            connect_timeout_secs: default_connect_timeout(),
+            idle_timeout_secs: default_idle_timeout(),
+        }
+    }
+
+    /// The API key from the named variable or file, if one is configured.
+    pub fn api_key(&self) -> Result<Option<String>, String> {
+        if let Some(var) = &self.api_key_env {
+            return match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
+                _ => Err(format!("the API key variable {var} is not set")),
+            };
+        }
+        if let Some(path) = &self.api_key_file {
+            let path = match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+                (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+                _ => path.clone(),
+            };
+            return std::fs::read_to_string(&path)
+                .map(|s| Some(s.trim().to_owned()))
+                .map_err(|e| format!("cannot read API key file {}: {e}", path.display()));
+        }
+        Ok(None)
+    }
+}
+
+/// How workers run jobs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Jobs one worker runs at once.
+    pub concurrency: usize,
+    /// Attempts before a job goes to `_failed` (crashes count).
+    pub max_attempts: u32,
+    /// First retry delay after a transient error; doubles each attempt.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_max_ms: u64,
+    /// Seconds running jobs get to finish after SIGTERM before they are requeued.
+    pub grace_secs: f64,
+    /// Safety-net rescan of the queue and of dead workers' jobs, in seconds.
+    pub rescan_secs: f64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            max_attempts: 3,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 60_000,
+            grace_secs: 30.0,
+            rescan_secs: 5.0,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the config file (if any) and applies `CTL_…` overrides from `env`.
+    ///
+    /// `explicit` is `--config` or `CTL_CONFIG`: it must exist. Without it the
+    /// default location is used when present.
+    pub fn load<I>(explicit: Option<&Path>, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let (path, required) = match explicit {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (default_path(), false),
+        };
+        let mut table = toml::Table::new();
+        if let Some(path) = &path {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    table = text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                        path: path.clone(),
+                        message: one_line(&e.to_string()),
+                    })?;
+                }
+                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(ConfigError::Read { path: path.clone(), source });
+                }
+            }
+        }
+        apply_env(&mut table, env)?;
+        let config: Self = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let message = one_line(&e.to_string());
+            match &path {
+                Some(path) => ConfigError::Parse { path: path.clone(), message },
+                None => ConfigError::Invalid(message),
+            }
+        })?;
+        let config = config.with_builtin_providers();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Adds the `ollama` provider every installation has, unless the user
+    /// declared one by that name.
+    fn with_builtin_providers(mut self) -> Self {
+        self.providers.entry("ollama".to_owned()).or_insert_with(|| {
+            let host = std::env::var("OLLAMA_HOST").unwrap_or_default();
+            ProviderConfig::new(ProviderKind::Ollama, ollama_base_url(&host))
+        });
+        for p in self.providers.values_mut() {
+            if p.base_url.is_empty() {
+                p.base_url = match p.kind {
+                    ProviderKind::Ollama => ollama_base_url(""),
+                    ProviderKind::Openai => "https://api.openai.com/v1".to_owned(),
+                    ProviderKind::Anthropic => "https://api.anthropic.com".to_owned(),
+                };
+            }
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, p) in &self.providers {
+            if name.is_empty() || name.contains(':') {
+                return Err(ConfigError::Invalid(format!(
+                    "provider name {name:?} must be non-empty and contain no ':'"
+                )));
+            }
+            if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "provider {name}: base_url {:?} must start with http:// or https://",
+                    p.base_url
+                )));
+            }
+        }
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::Invalid("worker.concurrency must be at least 1".into()));
+        }
+        if self.worker.max_attempts == 0 {
+            return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// Splits `provider:model` into the provider name and the backend's model
+    /// name. A prefix that names no provider belongs to the model itself
+    /// (`qwen2.5:7b` means `ollama:qwen2.5:7b`).
+    pub fn resolve_model(&self, model: Option<&str>) -> Result<(String, String), String> {
+        let model = model
+            .or(self.default_model.as_deref())
+            .ok_or("no model given: pass --model provider:model or set default_model in the config")?;
+        if let Some((provider, name)) = model.split_once(':')
+            && self.providers.contains_key(provider)
+        {
+            if name.is_empty() {
+                return Err(format!("model {model:?} names no model after the provider"));
+            }
+            return Ok((provider.to_owned(), name.to_owned()));
+        }
+        if model.is_empty() {
+            return Err("the model name is empty".to_owned());
+        }
+        Ok(("ollama".to_owned(), model.to_owned()))
+    }
+}
+
+/// `$XDG_CONFIG_HOME/ctl/ctl.toml` (or `~/.config/ctl/ctl.toml`).
+pub fn default_path() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("ctl").join("ctl.toml"))
+}
+
+/// `$XDG_DATA_HOME/ctl` (or `~/.local/share/ctl`).
+pub fn default_home() -> Option<PathBuf> {
+    xdg_dir("XDG_DATA_HOME", ".local/share").map(|d| d.join("ctl"))
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)),
+    }
+}
+
+/// Ollama's own rules for `OLLAMA_HOST`: a bare host or host:port, with or
+/// without a scheme, defaulting to 127.0.0.1:11434.
+fn ollama_base_url(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    if host.is_empty() {
+        return "http://127.0.0.1:11434".to_owned();
+    }
+    let (scheme, rest) = match host.split_once("://") {
+        Some((s, r)) => (s, r),
+        None => ("http", host),
+    };
+    let rest =
+        if rest.starts_with('[') || rest.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+            rest.to_owned()
+        } else {
+            format!("{rest}:11434")
+        };
+    let rest = rest.replace("0.0.0.0", "127.0.0.1");
+    format!("{scheme}://{rest}")
+}
+
+/// Overlays `CTL_A__B=value` as `a.b = value`. Values parse as TOML
+/// (numbers, booleans, arrays) when they can, and are strings otherwise.
+fn apply_env<I>(table: &mut toml::Table, env: I) -> Result<(), ConfigError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let mut vars: Vec<_> = env.into_iter().filter(|(k, _)| k.starts_with("CTL_")).collect();
+    vars.sort();
+    for (var, raw) in vars {
+        let path: Vec<String> = var["CTL_".len()..].split("__").map(str::to_ascii_lowercase).collect();
+        if !ENV_KEYS.contains(&path[0].as_str()) || path.iter().any(String::is_empty) {
+            continue;
+        }
+        let value = parse_env_value(&raw);
+        let mut node = &mut *table;
+        for key in &path[..path.len() - 1] {
+            let entry = node.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = entry.as_table_mut().ok_or_else(|| ConfigError::Env {
+                var: var.clone(),
+                message: format!("{key} is not a table"),
+            })?;
+        }
+        node.insert(path[path.len() - 1].clone(), value);
+    }
+    Ok(())
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn no_file_gives_builtin_ollama() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        // An explicit path must exist.
+        assert!(Config::load(Some(&missing), env(&[])).is_err());
+        let c = Config::default();
+        assert_eq!(c.providers["ollama"].kind, ProviderKind::Ollama);
+        assert_eq!(c.worker.max_attempts, 3);
+    }
+
+    #[test]
+    fn issue_provider_shape_and_env_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.toml");
+        std::fs::write(
+            &path,
+            r#"
+default_model = "local:tiny"
+[providers.local]
+kind = "openai"                       # ollama | openai | anthropic
+base_url = "http://127.0.0.1:18082/v1"
+api_key_env = "LOCAL_API_KEY"
+"#,
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("CTL_WORKER__CONCURRENCY", "7"),
+                ("CTL_PROVIDERS__LOCAL__BASE_URL", "http://127.0.0.1:9/v1"),
+                ("CTL_TOKEN", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.default_model.as_deref(), Some("local:tiny"));
+        assert_eq!(c.providers["local"].kind, ProviderKind::Openai);
+        assert_eq!(c.providers["local"].base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(c.providers["local"].api_key_env.as_deref(), Some("LOCAL_API_KEY"));
+        assert_eq!(c.worker.concurrency, 7);
+        assert!(c.providers.contains_key("ollama"));
+        assert_eq!(c.resolve_model(None).unwrap(), ("local".into(), "tiny".into()));
+        assert_eq!(c.resolve_model(Some("qwen2.5:7b")).unwrap(), ("ollama".into(), "qwen2.5:7b".into()));
+        assert_eq!(
+            c.resolve_model(Some("ollama:qwen2.5:7b")).unwrap(),
+            ("ollama".into(), "qwen2.5:7b".into())
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.toml");
+        std::fs::write(&path, "defualt_model = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("defualt_model"), "{err}");
+        std::fs::write(&path, "[providers.x]\nkind = \"openai\"\nbase_url = \"ftp://x\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("must start with http"), "{err}");
+    }
+
+    #[test]
+    fn ollama_host_forms() {
+        assert_eq!(ollama_base_url(""), "http://127.0.0.1:11434");
+        assert_eq!(ollama_base_url("gpu.lan"), "http://gpu.lan:11434");
+        assert_eq!(ollama_base_url("0.0.0.0:9999"), "http://127.0.0.1:9999");
+        assert_eq!(ollama_base_url("https://o.example.com:443/"), "https://o.example.com:443");
+    }
+
+    #[test]
+    fn example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ops/ctl.example.toml");
+        let c = Config::load(Some(&path), env(&[])).unwrap();
+        assert!(c.providers.len() >= 3, "{:?}", c.providers.keys());
+    }
+}

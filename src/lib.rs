@@ -1,0 +1,19 @@
+//! ctl: a self-hosted control plane for LLM jobs.
+//!
+//! A job goes into a durable filesystem queue (`ctl submit`), a worker runs it
+//! against a model backend and appends its tokens to an event log (`ctl
+//! worker`), and any number of readers follow that log (`ctl tail`). The
+//! contract between those parts is the data directory: see [`home`],
+//! [`queue`] and [`events`].
+
+pub mod api;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod events;
+pub mod home;
+pub mod jobs;
+pub mod provider;
+pub mod queue;
+pub mod store;
+pub mod worker;
