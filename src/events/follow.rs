@@ -1,0 +1,144 @@
+//! Following a log as it grows: what `ctl tail` (and later SSE) read from.
+//!
+//! Wake-ups come from inotify (via `notify`) with a slow poll as a safety
+//! net, so a follower sees a new line within milliseconds without spinning.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use notify::Watcher;
+use tokio::sync::Notify;
+
+use super::{EventError, LineDecoder};
+use crate::api::Event;
+
+/// Reads the events appended to a log since the last call.
+#[derive(Debug)]
+pub struct Follower {
+    path: PathBuf,
+    file: Option<File>,
+    offset: u64,
+    decoder: LineDecoder,
+    after: Option<u64>,
+    last_terminal: bool,
+}
+
+impl Follower {
+    /// Follows `path`, yielding only events with `seq` greater than `after`.
+    pub fn new(path: PathBuf, after: Option<u64>) -> Self {
+        Self { path, file: None, offset: 0, decoder: LineDecoder::default(), after, last_terminal: false }
+    }
+
+    /// True when the newest event read so far ends the job.
+    pub fn at_terminal(&self) -> bool {
+        self.last_terminal
+    }
+
+    /// Complete events appended since the last call (none if the log does
+    /// not exist yet).
+    pub fn read_new(&mut self) -> Result<Vec<Event>, EventError> {
+        let err = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EventError::Io { action, path, source }
+        };
+        if self.file.is_none() {
+            match File::open(&self.path) {
+                Ok(f) => self.file = Some(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(err("open", &self.path)(e)),
+            }
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let len = file.metadata().map_err(err("stat", &self.path))?.len();
+        if len < self.offset {
+            // Only a writer repairing a torn line shrinks a log; re-read the tail.
+            self.offset = len;
+        }
+        if len == self.offset {
+            return Ok(Vec::new());
+        }
+        let mut buf = Vec::with_capacity((len - self.offset) as usize);
+        file.seek(SeekFrom::Start(self.offset)).map_err(err("seek", &self.path))?;
+        file.take(len - self.offset).read_to_end(&mut buf).map_err(err("read", &self.path))?;
+        self.offset += buf.len() as u64;
+        let mut events = Vec::new();
+        self.decoder.push(&buf, &mut events);
+        if let Some(last) = events.last() {
+            self.last_terminal = last.body.terminal_state().is_some();
+        }
+        if let Some(after) = self.after {
+            events.retain(|e| e.seq > after);
+        }
+        Ok(events)
+    }
+}
+
+struct State {
+    follower: Follower,
+    queue: VecDeque<Event>,
+    wake: Arc<Notify>,
+    _watcher: Option<notify::RecommendedWatcher>,
+    done: bool,
+}
+
+/// How often a follower looks even when inotify said nothing.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Streams a job's events after `after` (all when `None`), waiting for new
+/// ones, and ends once it has caught up with a terminal event.
+pub fn follow(path: PathBuf, after: Option<u64>) -> BoxStream<'static, Result<Event, EventError>> {
+    let wake = Arc::new(Notify::new());
+    let watcher = watch(&path, wake.clone());
+    let state = State {
+        follower: Follower::new(path, after),
+        queue: VecDeque::new(),
+        wake,
+        _watcher: watcher,
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(ev) = st.queue.pop_front() {
+                return Some((Ok(ev), st));
+            }
+            if st.done {
+                return None;
+            }
+            match st.follower.read_new() {
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+                Ok(events) if events.is_empty() => {
+                    if st.follower.at_terminal() {
+                        return None;
+                    }
+                    tokio::select! {
+                        () = st.wake.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
+                Ok(events) => st.queue.extend(events),
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Watches the log (or its directory while it does not exist yet). Without
+/// inotify the poll still works, only slower.
+fn watch(path: &Path, wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
+    let mut watcher =
+        notify::recommended_watcher(move |_res: notify::Result<notify::Event>| wake.notify_one()).ok()?;
+    let target = if path.exists() { path } else { path.parent()? };
+    watcher.watch(target, notify::RecursiveMode::NonRecursive).ok()?;
+    Some(watcher)
+}
