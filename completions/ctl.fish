@@ -1,0 +1,128 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ctl_global_optspecs
+    string join \n home= config= json v/verbose h/help V/version
+end
+
+function __fish_ctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ctl_using_subcommand
+    set -l cmd (__fish_ctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ctl -n "__fish_ctl_needs_command" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_needs_command" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_needs_command" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_needs_command" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "jobs" -d 'List jobs, newest first.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "completions" -d 'Print a shell completion script.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "man" -d 'Print the man page (roff).'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s m -l model -d 'Model as provider:model (e.g. ollama:qwen2.5:7b); default: `default_model` from the config' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l system -d 'System prompt' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s p -l param -d 'Generation parameter, repeatable: temperature=0.2, max_tokens=500, `stop=["\\n\\n"]`. Values are JSON when they parse as JSON, strings otherwise' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher runs first (default 0); jobs of equal priority run in submit order' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s f -l follow -d 'Stream the output after submitting, like `ctl tail`'
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s s -l state -d 'Only jobs in this state' -r -f -a "queued\t''
+active\t''
+completed\t''
+failed\t''
+cancelled\t''"
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s n -l limit -d 'At most this many jobs' -r
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand show" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand show" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l wait -d 'Seconds to wait for a running job to stop (0: don\'t wait)' -r
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -s c -l concurrency -d 'Jobs to run at once (default: worker.concurrency from the config, 2)' -r
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l timeout -d 'Seconds to wait for each provider' -r
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand man" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand man" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand man" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand man" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "jobs" -d 'List jobs, newest first.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "completions" -d 'Print a shell completion script.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "man" -d 'Print the man page (roff).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,76 @@
+//! The command line: global options and the subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// A self-hosted control plane for LLM jobs.
+///
+/// Jobs go into a durable queue on disk; workers run them against Ollama or
+/// any OpenAI-compatible or Anthropic API and stream the tokens into an event
+/// log that any number of shells can follow.
+#[derive(Debug, Parser)]
+#[command(name = "ctl", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Examples:
+  echo 'Explain flock in one paragraph' | ctl submit --follow -
+  ctl worker --concurrency 2
+  ctl jobs --state failed
+  ctl tail 01JD          # any unique prefix of a job id")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Data directory (default: $XDG_DATA_HOME/ctl).
+    #[arg(long, global = true, env = "CTL_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists).
+    #[arg(long, global = true, env = "CTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON instead of tables and text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Submit(cmd::submit::SubmitArgs),
+    Tail(cmd::tail::TailArgs),
+    Jobs(cmd::jobs::JobsArgs),
+    Show(cmd::show::ShowArgs),
+    Cancel(cmd::cancel::CancelArgs),
+    Retry(cmd::retry::RetryArgs),
+    Worker(cmd::worker::WorkerArgs),
+    Doctor(cmd::doctor::DoctorArgs),
+    Completions(cmd::completions::CompletionsArgs),
+    Man(cmd::man::ManArgs),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand; the value is the process exit code.
+    pub async fn run(self) -> anyhow::Result<i32> {
+        let ctx = cmd::Context::new(self.global);
+        match self.command {
+            Command::Submit(a) => a.run(&ctx).await,
+            Command::Tail(a) => a.run(&ctx).await,
+            Command::Jobs(a) => a.run(&ctx).await,
+            Command::Show(a) => a.run(&ctx).await,
+            Command::Cancel(a) => a.run(&ctx).await,
+            Command::Retry(a) => a.run(&ctx).await,
+            Command::Worker(a) => a.run(&ctx).await,
+            Command::Doctor(a) => a.run(&ctx).await,
+            Command::Completions(a) => a.run(),
+            Command::Man(a) => a.run(),
+        }
+    }
+}

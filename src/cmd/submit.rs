@@ -1,0 +1,114 @@
+//! `ctl submit`: put a job in the queue.
+
+use std::io::Read;
+
+use anyhow::{Context as _, bail};
+
+use super::Context;
+use crate::api::{JobSpec, Params};
+
+/// Queue a job. Prints the new job's id.
+///
+/// Examples:
+///   ctl submit prompt.md
+///   echo "Summarise RFC 9110 in 5 bullets" | ctl submit --model local:tiny -
+///   ctl submit --param temperature=0.2 --param max_tokens=400 --follow prompt.md
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct SubmitArgs {
+    /// File holding the prompt, or - to read it from stdin.
+    #[arg(value_name = "PROMPT_FILE|-")]
+    pub prompt: String,
+    /// Model as provider:model (e.g. ollama:qwen2.5:7b); default: `default_model` from the config.
+    #[arg(short, long)]
+    pub model: Option<String>,
+    /// System prompt.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Generation parameter, repeatable: temperature=0.2, max_tokens=500, `stop=["\n\n"]`.
+    /// Values are JSON when they parse as JSON, strings otherwise.
+    #[arg(short, long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Higher runs first (default 0); jobs of equal priority run in submit order.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Stream the output after submitting, like `ctl tail`.
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+impl SubmitArgs {
+    pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
+        let prompt = read_prompt(&self.prompt)?;
+        let spec = JobSpec {
+            prompt: Some(prompt),
+            model: self.model,
+            system: self.system,
+            params: parse_params(&self.params)?,
+            priority: self.priority,
+            ..JobSpec::default()
+        };
+        let local = ctx.local()?;
+        let job = {
+            let local = local.clone();
+            super::blocking(move || Ok(local.submit(spec)?)).await?
+        };
+        if !self.follow {
+            if ctx.json() {
+                super::print_json(&serde_json::json!({ "id": job.id }))?;
+            } else {
+                println!("{}", job.id);
+            }
+            return Ok(0);
+        }
+        eprintln!("job {}", job.id);
+        super::tail::follow_job(&local, &job.id, ctx.json()).await
+    }
+}
+
+fn read_prompt(source: &str) -> anyhow::Result<String> {
+    let text = if source == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("cannot read the prompt from stdin")?;
+        s
+    } else {
+        std::fs::read_to_string(source).with_context(|| format!("cannot read prompt file {source}"))?
+    };
+    if text.trim().is_empty() {
+        bail!("the prompt is empty");
+    }
+    Ok(text)
+}
+
+/// Parses `KEY=VALUE` pairs; values are JSON when they parse, strings otherwise.
+pub fn parse_params(pairs: &[String]) -> anyhow::Result<Params> {
+    let mut params = Params::new();
+    for pair in pairs {
+        let (key, value) =
+            pair.split_once('=').with_context(|| format!("--param {pair:?} is not KEY=VALUE"))?;
+        let key = key.trim();
+        if key.is_empty() {
+            bail!("--param {pair:?} has an empty key");
+        }
+        let value =
+            serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+        params.insert(key.to_owned(), value);
+    }
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_parse_json_or_string() {
+        let p =
+            parse_params(&["temperature=0.2".into(), "stop=[\"\\n\"]".into(), "name=bob".into()]).unwrap();
+        assert_eq!(p["temperature"], serde_json::json!(0.2));
+        assert_eq!(p["stop"], serde_json::json!(["\n"]));
+        assert_eq!(p["name"], serde_json::json!("bob"));
+        assert!(parse_params(&["novalue".into()]).is_err());
+        assert!(parse_params(&["=1".into()]).is_err());
+    }
+}

@@ -1,0 +1,282 @@
+//! Jobs as a whole, on a local data directory: submit, find by prefix,
+//! view, list, cancel and retry. This is what the CLI (and later the API)
+//! calls; it joins the queue, the event logs and the store into one picture.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, Role};
+use crate::config::Config;
+use crate::events::{self, EventError, EventWriter, Summary};
+use crate::home::{Home, HomeError};
+use crate::queue::{self, Dir, Queue, QueueError};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Events(#[from] EventError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no job matches {0:?}")]
+    NotFound(String),
+    #[error("{prefix:?} matches several jobs: {}; give more characters", candidates.join(", "))]
+    Ambiguous { prefix: String, candidates: Vec<String> },
+    #[error("job {id} is {state}; {action}")]
+    WrongState { id: String, state: JobState, action: &'static str },
+}
+
+/// A data directory opened for job operations.
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub home: Home,
+    pub queue: Queue,
+    pub store: Store,
+    pub config: Config,
+}
+
+/// What [`Local::cancel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job was waiting and is now cancelled.
+    Cancelled,
+    /// The job is running; its worker was asked to stop it.
+    Requested,
+}
+
+impl Local {
+    pub fn open(root: PathBuf, config: Config) -> Result<Self, JobError> {
+        let home = Home::open(root)?;
+        let store = Store::open(&home.db_path())?;
+        Ok(Self { queue: Queue::new(home.clone()), home, store, config })
+    }
+
+    /// Turns a spec into a job file and publishes it. The `queued` event is
+    /// written first, so a follower never sees a job without a log.
+    pub fn submit(&self, spec: JobSpec) -> Result<Job, JobError> {
+        let job = self.build_job(spec)?;
+        let log = self.home.events_path(&job.id);
+        let mut writer = EventWriter::open(&log)?;
+        writer.append(EventBody::Queued { attempts: 0, reason: None })?;
+        if let Err(e) = self.queue.publish(&job) {
+            drop(writer);
+            let _ = std::fs::remove_file(&log);
+            return Err(e.into());
+        }
+        Ok(job)
+    }
+
+    fn build_job(&self, spec: JobSpec) -> Result<Job, JobError> {
+        let (provider, model) =
+            self.config.resolve_model(spec.model.as_deref()).map_err(JobError::Invalid)?;
+        let mut messages = Vec::new();
+        if let Some(system) = spec.system.filter(|s| !s.trim().is_empty()) {
+            messages.push(Message::new(Role::System, system));
+        }
+        match (spec.prompt, spec.messages) {
+            (Some(_), Some(_)) => {
+                return Err(JobError::Invalid("give either a prompt or messages, not both".into()));
+            }
+            (Some(p), None) => {
+                if p.trim().is_empty() {
+                    return Err(JobError::Invalid("the prompt is empty".into()));
+                }
+                messages.push(Message::new(Role::User, p));
+            }
+            (None, Some(m)) => {
+                if m.is_empty() {
+                    return Err(JobError::Invalid("messages is empty".into()));
+                }
+                messages.extend(m);
+            }
+            (None, None) => {
+                return Err(JobError::Invalid("a job needs a prompt or messages".into()));
+            }
+        }
+        Ok(Job {
+            v: crate::api::JOB_SCHEMA_VERSION,
+            id: queue::new_id(),
+            created_at: Timestamp::now(),
+            model: format!("{provider}:{model}"),
+            messages,
+            params: spec.params,
+            priority: spec.priority,
+            max_attempts: self.config.worker.max_attempts,
+            traceparent: None,
+            session_id: spec.session_id,
+            parent_id: None,
+        })
+    }
+
+    /// Finds the one job whose id starts with `prefix` (case-insensitive).
+    pub fn resolve(&self, prefix: &str) -> Result<String, JobError> {
+        let prefix = prefix.trim().to_ascii_uppercase();
+        if prefix.is_empty() || prefix.len() > 26 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(JobError::Invalid(format!(
+                "{prefix:?} is not a job id (26 letters and digits, or a prefix)"
+            )));
+        }
+        let mut found = std::collections::BTreeSet::new();
+        for dir in queue::JOB_DIRS {
+            found.extend(self.queue.list(dir)?.into_iter().filter(|id| id.starts_with(&prefix)));
+        }
+        found.extend(self.store.ids_with_prefix(&prefix, 10)?);
+        match found.len() {
+            0 => Err(JobError::NotFound(prefix)),
+            1 => Ok(found.into_iter().next().unwrap_or_default()),
+            _ => Err(JobError::Ambiguous { prefix, candidates: found.into_iter().take(5).collect() }),
+        }
+    }
+
+    /// Everything known about a job, from wherever it is now.
+    pub fn view(&self, id: &str) -> Result<JobView, JobError> {
+        match self.queue.locate(id) {
+            Some(dir @ (Dir::Queued | Dir::Active)) => self.view_from_files(id, dir),
+            Some(dir) => match self.store.get(id)? {
+                Some(view) => Ok(view),
+                None => self.view_from_files(id, dir),
+            },
+            None => self.store.get(id)?.ok_or_else(|| JobError::NotFound(id.to_owned())),
+        }
+    }
+
+    fn view_from_files(&self, id: &str, dir: Dir) -> Result<JobView, JobError> {
+        let job = match self.queue.read(dir, id) {
+            Ok(job) => job,
+            // It moved on while we looked: look again, once.
+            Err(queue::ReadError::Missing) => {
+                return match self.queue.locate(id) {
+                    Some(d) if d != dir => self.view_from_files(id, d),
+                    _ => Err(JobError::NotFound(id.to_owned())),
+                };
+            }
+            Err(queue::ReadError::Corrupt(r) | queue::ReadError::Io(r)) => {
+                return Err(JobError::Invalid(format!("job file {id}: {r}")));
+            }
+        };
+        let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
+        let state = match dir {
+            Dir::Queued => JobState::Queued,
+            Dir::Active => JobState::Active,
+            Dir::Completed => JobState::Completed,
+            _ => summary.terminal.as_ref().and_then(EventBody::terminal_state).unwrap_or(JobState::Failed),
+        };
+        Ok(view_of(&job, state, &summary))
+    }
+
+    /// Jobs, newest first: waiting and running ones from the queue, finished
+    /// ones from the store.
+    pub fn list(&self, state: Option<JobState>, limit: usize) -> Result<Vec<JobView>, JobError> {
+        let mut out = Vec::new();
+        for (dir, s) in [(Dir::Queued, JobState::Queued), (Dir::Active, JobState::Active)] {
+            if state.is_some_and(|want| want != s) {
+                continue;
+            }
+            let mut ids = self.queue.list(dir)?;
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.truncate(limit);
+            for id in ids {
+                match self.view_from_files(&id, dir) {
+                    Ok(v) => out.push(v),
+                    Err(JobError::NotFound(_)) => {}
+                    Err(e) => tracing::warn!(%id, "skipping job: {e}"),
+                }
+            }
+        }
+        if state.is_none_or(JobState::is_finished) {
+            out.extend(self.store.list(state, limit)?);
+        }
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Cancels a job: a waiting one at once, a running one by asking its worker.
+    pub fn cancel(&self, id: &str) -> Result<CancelOutcome, JobError> {
+        if self.queue.cancel_queued(id)? {
+            let job = self.queue.read(Dir::Failed, id).map_err(|e| JobError::Invalid(format!("{e:?}")))?;
+            let mut writer = EventWriter::open(&self.home.events_path(id))?;
+            writer.append_durable(EventBody::Cancelled {
+                reason: Some("cancelled before it started".into()),
+            })?;
+            let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
+            self.store.record(&view_of(&job, JobState::Cancelled, &summary))?;
+            return Ok(CancelOutcome::Cancelled);
+        }
+        match self.queue.locate(id) {
+            Some(Dir::Active) => {
+                self.queue.request_cancel(id)?;
+                Ok(CancelOutcome::Requested)
+            }
+            Some(Dir::Queued) => self.cancel(id),
+            Some(_) => {
+                let state = self.view(id)?.state;
+                Err(JobError::WrongState {
+                    id: id.to_owned(),
+                    state,
+                    action: "only queued or active jobs can be cancelled",
+                })
+            }
+            None => Err(JobError::NotFound(id.to_owned())),
+        }
+    }
+
+    /// Puts a failed or cancelled job back in the queue with fresh attempts.
+    pub fn retry(&self, id: &str) -> Result<(), JobError> {
+        let state = self.view(id)?.state;
+        if !matches!(state, JobState::Failed | JobState::Cancelled) {
+            return Err(JobError::WrongState {
+                id: id.to_owned(),
+                state,
+                action: "only failed or cancelled jobs can be retried",
+            });
+        }
+        // The event goes first: once the file is back in `_queue` a worker
+        // may claim it and start appending.
+        let mut writer = EventWriter::open(&self.home.events_path(id))?;
+        writer.append_durable(EventBody::Queued { attempts: 0, reason: Some("retry".into()) })?;
+        drop(writer);
+        self.queue.clear_cancel(id);
+        if !self.queue.retry(id)? {
+            return Err(JobError::NotFound(id.to_owned()));
+        }
+        self.store.forget(id)?;
+        Ok(())
+    }
+}
+
+/// Builds the view of a job from its file and its log.
+pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
+    let error = match &summary.terminal {
+        Some(EventBody::Failed { error }) => Some(error.clone()),
+        Some(EventBody::Cancelled { reason }) => Some(reason.clone().unwrap_or_else(|| "cancelled".into())),
+        _ => None,
+    };
+    JobView {
+        id: job.id.clone(),
+        state,
+        model: job.model.clone(),
+        priority: job.priority,
+        created_at: job.created_at,
+        started_at: summary.started_at,
+        finished_at: summary.finished_at,
+        attempts: summary.attempts,
+        max_attempts: job.max_attempts,
+        worker: summary.worker.clone(),
+        prompt: job.prompt_preview().to_owned(),
+        output: summary.output.clone(),
+        error,
+        usage: summary.usage.clone(),
+        params: job.params.clone(),
+        session_id: job.session_id.clone(),
+        parent_id: job.parent_id.clone(),
+    }
+}

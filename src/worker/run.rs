@@ -1,0 +1,336 @@
+//! Running one claimed job: attempts, streaming into the event log,
+//! cancellation, retries with backoff, and the durable finish.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use super::Shared;
+use crate::api::{EventBody, Job, JobState, Usage};
+use crate::events::{self, EventWriter, Summary};
+use crate::jobs::view_of;
+use crate::provider::{ChatEvent, ChatRequest, ProviderError};
+use crate::queue::Dir;
+
+/// How one attempt ended.
+enum Outcome {
+    Completed {
+        usage: Usage,
+        finish_reason: Option<String>,
+    },
+    Failed(ProviderError),
+    Cancelled,
+    /// The worker is shutting down: hand the job back.
+    Interrupted,
+}
+
+/// How often a running job looks for a cancel request.
+const CANCEL_POLL: Duration = Duration::from_millis(200);
+
+/// Runs a claimed job to its end. Never panics on bad input; every path
+/// either finishes the job durably, hands it back to the queue, or (when
+/// the disk refuses) leaves it in `_active` for recovery to retry.
+pub(super) async fn run_job(shared: &Shared, job: Job, mut stop: watch::Receiver<bool>) {
+    let id = job.id.clone();
+    let local = &shared.local;
+    let log_path = local.home.events_path(&id);
+    let (mut writer, summary) =
+        match EventWriter::open(&log_path).and_then(|w| Ok((w, events::read_all(&log_path)?))) {
+            Ok((w, evs)) => (w, Summary::from_events(&evs)),
+            Err(e) => {
+                tracing::error!(%id, "cannot open event log; leaving the job for recovery: {e}");
+                shared.lease.release(&id);
+                return;
+            }
+        };
+
+    // A previous worker wrote the terminal event and died before moving the
+    // file: finish its bookkeeping instead of running the job again.
+    if let Some(state) = summary.terminal.as_ref().and_then(EventBody::terminal_state) {
+        finish(shared, &job, state, &summary).await;
+        return;
+    }
+
+    let max = if job.max_attempts == 0 { local.config.worker.max_attempts } else { job.max_attempts };
+    let mut used = summary.attempts;
+    let mut last_error: Option<String> = None;
+    loop {
+        if used >= max {
+            let why = last_error.take().unwrap_or_else(|| "its worker died during each attempt".into());
+            let error = format!("gave up after {used} attempts: {why}");
+            end(shared, &job, &mut writer, EventBody::Failed { error }).await;
+            return;
+        }
+        let attempt = used + 1;
+        let started =
+            EventBody::Started { attempt, worker: shared.lease.id().to_owned(), model: job.model.clone() };
+        if let Err(e) = writer.append(started) {
+            tracing::error!(%id, "cannot write event log; leaving the job for recovery: {e}");
+            shared.lease.release(&id);
+            return;
+        }
+        used = attempt;
+        tracing::info!(%id, attempt, model = %job.model, "job started");
+        pause_point(shared, "after_claim", &id).await;
+
+        match attempt_once(shared, &job, &mut writer, &mut stop).await {
+            Outcome::Completed { usage, finish_reason } => {
+                if let Err(e) = writer.append(EventBody::Usage(usage)) {
+                    last_error = Some(e.to_string());
+                    tracing::error!(%id, "{e}");
+                    continue;
+                }
+                pause_point(shared, "before_done", &id).await;
+                end(shared, &job, &mut writer, EventBody::Done { finish_reason }).await;
+                return;
+            }
+            Outcome::Cancelled => {
+                end(
+                    shared,
+                    &job,
+                    &mut writer,
+                    EventBody::Cancelled { reason: Some("cancelled while running".into()) },
+                )
+                .await;
+                return;
+            }
+            Outcome::Interrupted => {
+                hand_back(shared, &job, &mut writer, attempt - 1);
+                return;
+            }
+            Outcome::Failed(err) if err.is_transient() && attempt < max => {
+                let delay = backoff(&local.config.worker, attempt);
+                tracing::warn!(%id, attempt, "transient error, retrying in {delay:?}: {err}");
+                let reason =
+                    format!("attempt {attempt} failed, retrying in {:.1}s: {err}", delay.as_secs_f64());
+                if writer.append(EventBody::Queued { attempts: attempt, reason: Some(reason) }).is_err() {
+                    tracing::error!(%id, "cannot write event log during retry");
+                }
+                last_error = Some(err.message);
+                match wait_or_stop(shared, &id, delay, &mut stop).await {
+                    Some(Outcome::Cancelled) => {
+                        end(
+                            shared,
+                            &job,
+                            &mut writer,
+                            EventBody::Cancelled { reason: Some("cancelled".into()) },
+                        )
+                        .await;
+                        return;
+                    }
+                    Some(_) => {
+                        hand_back(shared, &job, &mut writer, attempt);
+                        return;
+                    }
+                    None => {}
+                }
+            }
+            Outcome::Failed(err) => {
+                let error = if err.is_transient() {
+                    format!("gave up after {attempt} attempts: {}", err.message)
+                } else {
+                    err.message
+                };
+                end(shared, &job, &mut writer, EventBody::Failed { error }).await;
+                return;
+            }
+        }
+    }
+}
+
+/// One call to the model, streamed into the log.
+async fn attempt_once(
+    shared: &Shared,
+    job: &Job,
+    writer: &mut EventWriter,
+    stop: &mut watch::Receiver<bool>,
+) -> Outcome {
+    let (provider, model) = match shared.provider(&job.model) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let req = ChatRequest { model, messages: job.messages.clone(), params: job.params.clone() };
+    let t0 = Instant::now();
+    let mut cancel_tick = tokio::time::interval(CANCEL_POLL);
+    let queue = &shared.local.queue;
+
+    let mut stream = tokio::select! {
+        r = provider.chat(req) => match r {
+            Ok(s) => s,
+            Err(e) => return Outcome::Failed(e),
+        },
+        () = cancelled(queue, &job.id) => return Outcome::Cancelled,
+        () = stopped(stop) => return Outcome::Interrupted,
+    };
+
+    let mut first: Option<Instant> = None;
+    let mut tokens = 0u64;
+    let mut reported: Option<(u64, u64)> = None;
+    let mut finish_reason = None;
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(ChatEvent::Token(text))) => {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    first.get_or_insert_with(Instant::now);
+                    tokens += 1;
+                    // A token is a small write to the page cache, not worth a
+                    // trip to the blocking pool; durability comes at the end.
+                    if let Err(e) = writer.append(EventBody::Token { text }) {
+                        return Outcome::Failed(ProviderError::transient(e.to_string()));
+                    }
+                    if tokens == 5 {
+                        pause_point(shared, "mid_stream", &job.id).await;
+                    }
+                }
+                Some(Ok(ChatEvent::Usage { prompt_tokens, completion_tokens })) => {
+                    reported = Some((prompt_tokens, completion_tokens));
+                }
+                Some(Ok(ChatEvent::Done { finish_reason: r })) => finish_reason = r,
+                Some(Err(e)) => return Outcome::Failed(e),
+                None => break,
+            },
+            _ = cancel_tick.tick() => {
+                if queue.cancel_requested(&job.id) {
+                    return Outcome::Cancelled;
+                }
+            }
+            () = stopped(stop) => return Outcome::Interrupted,
+        }
+    }
+    let end = Instant::now();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (prompt_tokens, completion_tokens, estimated) = match reported {
+        Some((p, c)) => (p, c, false),
+        None => (estimate_prompt_tokens(job), tokens, true),
+    };
+    let tokens_per_s = first.and_then(|f| {
+        let secs = (end - f).as_secs_f64();
+        (completion_tokens > 1 && secs > 0.0).then(|| (completion_tokens - 1) as f64 / secs)
+    });
+    Outcome::Completed {
+        usage: Usage {
+            prompt_tokens,
+            completion_tokens,
+            ttft_ms: first.map(|f| ms(f - t0)),
+            tokens_per_s,
+            duration_ms: ms(end - t0),
+            estimated,
+        },
+        finish_reason,
+    }
+}
+
+/// Resolves once the worker asks running jobs to stop.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        // The worker is gone without asking: nothing will ever ask.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Resolves once a cancel request for `id` appears.
+async fn cancelled(queue: &crate::queue::Queue, id: &str) {
+    let mut tick = tokio::time::interval(CANCEL_POLL);
+    loop {
+        tick.tick().await;
+        if queue.cancel_requested(id) {
+            return;
+        }
+    }
+}
+
+/// Sleeps `delay`, or returns early on a cancel or a shutdown.
+async fn wait_or_stop(
+    shared: &Shared,
+    id: &str,
+    delay: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<Outcome> {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => None,
+        () = cancelled(&shared.local.queue, id) => Some(Outcome::Cancelled),
+        () = stopped(stop) => Some(Outcome::Interrupted),
+    }
+}
+
+/// About four characters per token: a fair guess for English when a server
+/// reports no counts.
+fn estimate_prompt_tokens(job: &Job) -> u64 {
+    let chars: usize = job.messages.iter().map(|m| m.content.chars().count()).sum();
+    (chars as u64).div_ceil(4)
+}
+
+/// Exponential backoff with up to 20 % jitter.
+fn backoff(cfg: &crate::config::WorkerConfig, attempt: u32) -> Duration {
+    let base = cfg.backoff_base_ms.saturating_mul(1 << (attempt - 1).min(16)).min(cfg.backoff_max_ms);
+    let jitter = ulid::Ulid::generate().random() as u64 % (base / 5 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// Writes the terminal event durably, then records and moves the job.
+async fn end(shared: &Shared, job: &Job, writer: &mut EventWriter, body: EventBody) {
+    let state = body.terminal_state().unwrap_or(JobState::Failed);
+    let path = shared.local.home.events_path(&job.id);
+    let result = tokio::task::block_in_place(|| -> Result<Summary, crate::events::EventError> {
+        writer.append_durable(body)?;
+        Ok(Summary::from_events(&events::read_all(&path)?))
+    });
+    match result {
+        Ok(summary) => finish(shared, job, state, &summary).await,
+        Err(e) => {
+            // Nothing durable says the job ended, so it must not look ended.
+            tracing::error!(id = %job.id, "cannot record the end of the job; leaving it for recovery: {e}");
+            shared.lease.release(&job.id);
+        }
+    }
+}
+
+/// Records the finished job in the store and moves its file. Safe to
+/// repeat: the record is keyed by id and the move happens once.
+async fn finish(shared: &Shared, job: &Job, state: JobState, summary: &Summary) {
+    let local = &shared.local;
+    let view = view_of(job, state, summary);
+    pause_point(shared, "before_finish", &job.id).await;
+    let to = if state == JobState::Completed { Dir::Completed } else { Dir::Failed };
+    let result = tokio::task::block_in_place(|| -> Result<(), String> {
+        local.store.record(&view).map_err(|e| e.to_string())?;
+        local.queue.finish(&job.id, to).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => tracing::info!(id = %job.id, %state, attempts = view.attempts, "job finished"),
+        Err(e) => {
+            tracing::error!(id = %job.id, "cannot finish the job; leaving it for recovery: {e}");
+        }
+    }
+    local.queue.clear_cancel(&job.id);
+    shared.lease.release(&job.id);
+}
+
+/// Gives a job back to the queue (shutdown). `attempts` is what it used.
+fn hand_back(shared: &Shared, job: &Job, writer: &mut EventWriter, attempts: u32) {
+    let reason = Some("worker shut down; waiting for another".to_owned());
+    let result = tokio::task::block_in_place(|| {
+        writer.append(EventBody::Queued { attempts, reason }).map_err(|e| e.to_string())?;
+        shared.local.queue.requeue(&job.id).map_err(|e| e.to_string())
+    });
+    if let Err(e) = result {
+        tracing::error!(id = %job.id, "cannot requeue the job; recovery will: {e}");
+    }
+    shared.lease.release(&job.id);
+}
+
+/// Test hook (debug builds only): with `CTL_TEST_PAUSE_AT=<point>` the
+/// worker writes `<home>/paused-<point>` and stops there, so a crash test
+/// can kill it at an exact moment.
+async fn pause_point(shared: &Shared, point: &str, id: &str) {
+    if cfg!(debug_assertions) && std::env::var("CTL_TEST_PAUSE_AT").is_ok_and(|p| p == point) {
+        let marker = shared.local.home.root().join(format!("paused-{point}"));
+        let _ = std::fs::write(&marker, id);
+        tracing::warn!(%id, point, "paused for a crash test");
+        std::future::pending::<()>().await;
+    }
+}
