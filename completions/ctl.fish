@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ctl_global_optspecs
-    string join \n home= config= json v/verbose h/help V/version
+    string join \n home= config= server= json v/verbose h/help V/version
 end
 
 function __fish_ctl_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c ctl -n "__fish_ctl_needs_command" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_needs_command" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_needs_command" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_needs_command" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -37,6 +38,9 @@ complete -c ctl -n "__fish_ctl_needs_command" -f -a "show" -d 'Show one job: sta
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "token" -d 'Create, list and revoke API tokens.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "completions" -d 'Print a shell completion script.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "man" -d 'Print the man page (roff).'
@@ -47,6 +51,7 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -s p -l param -d 'Genera
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher runs first (default 0); jobs of equal priority run in submit order' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s f -l follow -d 'Stream the output after submitting, like `ctl tail`'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -54,6 +59,7 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -s h -l help -d 'Print h
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -66,12 +72,14 @@ cancelled\t''"
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s n -l limit -d 'At most this many jobs' -r
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand show" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -79,12 +87,14 @@ complete -c ctl -n "__fish_ctl_using_subcommand show" -s V -l version -d 'Print 
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l wait -d 'Seconds to wait for a running job to stop (0: don\'t wait)' -r
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -92,37 +102,101 @@ complete -c ctl -n "__fish_ctl_using_subcommand retry" -s V -l version -d 'Print
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s c -l concurrency -d 'Jobs to run at once (default: worker.concurrency from the config, 2)' -r
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l listen -d 'Address to listen on' -r
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l listen -d 'Address to listen on' -r
+complete -c ctl -n "__fish_ctl_using_subcommand up" -s c -l concurrency -d 'Jobs the embedded worker runs at once (default: worker.concurrency)' -r
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand up" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand up" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Create a token and print it (once) on stdout'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List tokens (never their secrets)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l name -d 'A name to recognise it by' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a token and print it (once) on stdout'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List tokens (never their secrets)'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l timeout -d 'Seconds to wait for each provider' -r
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand man" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "jobs" -d 'List jobs, newest first.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "completions" -d 'Print a shell completion script.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "man" -d 'Print the man page (roff).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker doctor completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "jobs" -d 'List jobs, newest first.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "token" -d 'Create, list and revoke API tokens.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "completions" -d 'Print a shell completion script.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "man" -d 'Print the man page (roff).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "create" -d 'Create a token and print it (once) on stdout'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "list" -d 'List tokens (never their secrets)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'

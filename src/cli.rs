@@ -17,7 +17,8 @@ use crate::cmd;
   echo 'Explain flock in one paragraph' | ctl submit --follow -
   ctl worker --concurrency 2
   ctl jobs --state failed
-  ctl tail 01JD          # any unique prefix of a job id")]
+  ctl tail 01JD          # any unique prefix of a job id
+  ctl up                 # API + worker on 127.0.0.1:8000, prints a login link")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -34,6 +35,10 @@ pub struct GlobalArgs {
     /// Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists).
     #[arg(long, global = true, env = "CTL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Send job commands to a `ctl serve` at this URL instead of the local
+    /// data directory; the API token comes from CTL_TOKEN.
+    #[arg(long, global = true, env = "CTL_SERVER", value_name = "URL")]
+    pub server: Option<String>,
     /// Print machine-readable JSON instead of tables and text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -51,6 +56,9 @@ pub enum Command {
     Cancel(cmd::cancel::CancelArgs),
     Retry(cmd::retry::RetryArgs),
     Worker(cmd::worker::WorkerArgs),
+    Serve(cmd::serve::ServeArgs),
+    Up(cmd::up::UpArgs),
+    Token(cmd::token::TokenArgs),
     Doctor(cmd::doctor::DoctorArgs),
     Completions(cmd::completions::CompletionsArgs),
     Man(cmd::man::ManArgs),
@@ -68,6 +76,9 @@ impl Cli {
             Command::Cancel(a) => a.run(&ctx).await,
             Command::Retry(a) => a.run(&ctx).await,
             Command::Worker(a) => a.run(&ctx).await,
+            Command::Serve(a) => a.run(&ctx).await,
+            Command::Up(a) => a.run(&ctx).await,
+            Command::Token(a) => a.run(&ctx).await,
             Command::Doctor(a) => a.run(&ctx).await,
             Command::Completions(a) => a.run(),
             Command::Man(a) => a.run(),

@@ -174,12 +174,25 @@ impl Local {
     /// Jobs, newest first: waiting and running ones from the queue, finished
     /// ones from the store.
     pub fn list(&self, state: Option<JobState>, limit: usize) -> Result<Vec<JobView>, JobError> {
+        self.list_before(state, limit, None)
+    }
+
+    /// A page of [`Local::list`]: only jobs whose id sorts before `before`.
+    pub fn list_before(
+        &self,
+        state: Option<JobState>,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<Vec<JobView>, JobError> {
         let mut out = Vec::new();
         for (dir, s) in [(Dir::Queued, JobState::Queued), (Dir::Active, JobState::Active)] {
             if state.is_some_and(|want| want != s) {
                 continue;
             }
             let mut ids = self.queue.list(dir)?;
+            if let Some(before) = before {
+                ids.retain(|id| id.as_str() < before);
+            }
             ids.sort_unstable_by(|a, b| b.cmp(a));
             ids.truncate(limit);
             for id in ids {
@@ -191,7 +204,7 @@ impl Local {
             }
         }
         if state.is_none_or(JobState::is_finished) {
-            out.extend(self.store.list(state, limit)?);
+            out.extend(self.store.list(state, limit, before)?);
         }
         out.sort_by(|a, b| b.id.cmp(&a.id));
         out.dedup_by(|a, b| a.id == b.id);

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod events;
@@ -16,4 +17,5 @@ pub mod jobs;
 pub mod provider;
 pub mod queue;
 pub mod store;
+pub mod web;
 pub mod worker;

@@ -249,3 +249,45 @@ pub struct JobView {
     pub session_id: Option<String>,
     pub parent_id: Option<String>,
 }
+
+/// The reply to a submit: `{"id": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: String,
+}
+
+/// One page of `GET /api/v1/jobs`, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The reply to cancel and retry: the job and the state it is now in
+/// (`cancelled`, `cancelling` while a worker stops it, or `queued`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateReply {
+    pub id: String,
+    pub state: String,
+}
+
+/// The `data` of an SSE event: the log line minus its type (which is the
+/// SSE `event` name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SseData {
+    pub seq: u64,
+    pub ts: Timestamp,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl SseData {
+    /// Rebuilds the log line from an SSE event's name and data.
+    pub fn into_event(self, kind: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({
+            "seq": self.seq, "ts": self.ts, "type": kind, "data": self.data
+        }))
+    }
+}

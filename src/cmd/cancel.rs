@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use super::Context;
-use crate::jobs::CancelOutcome;
 
 /// Cancel a job. A queued job is cancelled at once; a running one is stopped
 /// by its worker within a second (this waits up to --wait seconds for that).
@@ -22,33 +21,24 @@ pub struct CancelArgs {
 
 impl CancelArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
-        let local = ctx.local()?;
-        let l = local.clone();
-        let (id, outcome) = super::blocking(move || {
-            let id = l.resolve(&self.job)?;
-            let outcome = l.cancel(&id)?;
-            Ok((id, outcome))
-        })
-        .await?;
-        let mut state = match outcome {
-            CancelOutcome::Cancelled => "cancelled",
-            CancelOutcome::Requested => "cancelling",
-        };
-        if outcome == CancelOutcome::Requested && self.wait > 0.0 {
+        let target = ctx.target()?;
+        let reply = target.cancel(&self.job).await?;
+        let mut state = reply.state;
+        if state == "cancelling" && self.wait > 0.0 {
             let deadline = Instant::now() + Duration::from_secs_f64(self.wait);
             while Instant::now() < deadline {
-                let view = local.view(&id)?;
+                let view = target.job(&reply.id).await?;
                 if view.state.is_finished() {
-                    state = view.state.as_str();
+                    state = view.state.to_string();
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
         if ctx.json() {
-            super::print_json(&serde_json::json!({ "id": id, "state": state }))?;
+            super::print_json(&serde_json::json!({ "id": reply.id, "state": state }))?;
         } else {
-            println!("{id} {state}");
+            println!("{} {state}", reply.id);
         }
         Ok(0)
     }

@@ -25,9 +25,7 @@ pub struct JobsArgs {
 
 impl JobsArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
-        let local = ctx.local()?;
-        let (state, limit) = (self.state, self.limit);
-        let jobs = super::blocking(move || Ok(local.list(state, limit)?)).await?;
+        let jobs = ctx.target()?.jobs(self.state, self.limit).await?;
         if ctx.json() {
             super::print_json(&jobs)?;
         } else if jobs.is_empty() {

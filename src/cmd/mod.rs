@@ -8,9 +8,12 @@ pub mod doctor;
 pub mod jobs;
 pub mod man;
 pub mod retry;
+pub mod serve;
 pub mod show;
 pub mod submit;
 pub mod tail;
+pub mod token;
+pub mod up;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -18,6 +21,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::cli::GlobalArgs;
+use crate::client::{Client, Target};
 use crate::config::Config;
 use crate::jobs::Local;
 
@@ -48,6 +52,18 @@ impl Context {
             .or_else(|| config.home.clone())
             .or_else(crate::config::default_home)
             .context("no data directory: pass --home, set CTL_HOME, or set HOME")
+    }
+
+    /// Where job commands go: the server named by `--server`/`CTL_SERVER`
+    /// (with the token in `CTL_TOKEN`), else the local data directory.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        match &self.global.server {
+            Some(url) => {
+                let token = std::env::var("CTL_TOKEN").ok().filter(|t| !t.trim().is_empty());
+                Ok(Target::Remote(Client::new(url, token)?))
+            }
+            None => Ok(Target::Local(self.local()?)),
+        }
     }
 
     /// Opens the local data directory for job operations.

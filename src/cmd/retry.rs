@@ -15,13 +15,7 @@ pub struct RetryArgs {
 
 impl RetryArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
-        let local = ctx.local()?;
-        let id = super::blocking(move || {
-            let id = local.resolve(&self.job)?;
-            local.retry(&id)?;
-            Ok(id)
-        })
-        .await?;
+        let id = ctx.target()?.retry(&self.job).await?.id;
         if ctx.json() {
             super::print_json(&serde_json::json!({ "id": id, "state": "queued" }))?;
         } else {

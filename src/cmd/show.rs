@@ -19,12 +19,7 @@ pub struct ShowArgs {
 
 impl ShowArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
-        let local = ctx.local()?;
-        let view = super::blocking(move || {
-            let id = local.resolve(&self.job)?;
-            Ok(local.view(&id)?)
-        })
-        .await?;
+        let view = ctx.target()?.job(&self.job).await?;
         if ctx.json() {
             super::print_json(&view)?;
         } else {

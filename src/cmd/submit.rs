@@ -48,21 +48,18 @@ impl SubmitArgs {
             priority: self.priority,
             ..JobSpec::default()
         };
-        let local = ctx.local()?;
-        let job = {
-            let local = local.clone();
-            super::blocking(move || Ok(local.submit(spec)?)).await?
-        };
+        let target = ctx.target()?;
+        let id = target.submit(spec).await?;
         if !self.follow {
             if ctx.json() {
-                super::print_json(&serde_json::json!({ "id": job.id }))?;
+                super::print_json(&serde_json::json!({ "id": id }))?;
             } else {
-                println!("{}", job.id);
+                println!("{id}");
             }
             return Ok(0);
         }
-        eprintln!("job {}", job.id);
-        super::tail::follow_job(&local, &job.id, ctx.json()).await
+        eprintln!("job {id}");
+        super::tail::follow_job(&target, &id, ctx.json()).await
     }
 }
 

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Context;
 use crate::api::{EventBody, JobState};
-use crate::jobs::Local;
+use crate::client::Target;
 
 /// Exit code of `tail` (and `submit --follow`) when the job was cancelled.
 pub const EXIT_CANCELLED: i32 = 3;
@@ -30,15 +30,15 @@ pub struct TailArgs {
 
 impl TailArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
-        let local = ctx.local()?;
-        let id = local.resolve(&self.job)?;
-        follow_job(&local, &id, ctx.json()).await
+        let target = ctx.target()?;
+        let id = target.job(&self.job).await?.id;
+        follow_job(&target, &id, ctx.json()).await
     }
 }
 
 /// Follows a job's log to its end, printing text (or NDJSON events).
-pub async fn follow_job(local: &Local, id: &str, json: bool) -> anyhow::Result<i32> {
-    let mut events = crate::events::follow(local.home.events_path(id), None);
+pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result<i32> {
+    let mut events = target.events(id);
     let spinner = spinner();
     let mut out = std::io::stdout().lock();
     let mut at_line_start = true;

@@ -3,11 +3,12 @@
 //! Wake-ups come from inotify (via `notify`) with a slow poll as a safety
 //! net, so a follower sees a new line within milliseconds without spinning.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -85,7 +86,7 @@ struct State {
     follower: Follower,
     queue: VecDeque<Event>,
     wake: Arc<Notify>,
-    _watcher: Option<notify::RecommendedWatcher>,
+    _watch: Option<Box<dyn Send + Sync>>,
     done: bool,
 }
 
@@ -93,17 +94,20 @@ struct State {
 const POLL: Duration = Duration::from_millis(500);
 
 /// Streams a job's events after `after` (all when `None`), waiting for new
-/// ones, and ends once it has caught up with a terminal event.
+/// ones, and ends once it has caught up with a terminal event. Uses its own
+/// inotify watch; a server with many followers shares one through [`Hub`].
 pub fn follow(path: PathBuf, after: Option<u64>) -> BoxStream<'static, Result<Event, EventError>> {
     let wake = Arc::new(Notify::new());
-    let watcher = watch(&path, wake.clone());
-    let state = State {
-        follower: Follower::new(path, after),
-        queue: VecDeque::new(),
-        wake,
-        _watcher: watcher,
-        done: false,
-    };
+    let watcher = watch(&path, wake.clone()).map(|w| Box::new(w) as Box<dyn Send + Sync>);
+    stream(Follower::new(path, after), wake, watcher)
+}
+
+fn stream(
+    follower: Follower,
+    wake: Arc<Notify>,
+    guard: Option<Box<dyn Send + Sync>>,
+) -> BoxStream<'static, Result<Event, EventError>> {
+    let state = State { follower, queue: VecDeque::new(), wake, _watch: guard, done: false };
     futures_util::stream::unfold(state, |mut st| async move {
         loop {
             if let Some(ev) = st.queue.pop_front() {
@@ -112,6 +116,12 @@ pub fn follow(path: PathBuf, after: Option<u64>) -> BoxStream<'static, Result<Ev
             if st.done {
                 return None;
             }
+            // Register for a wake-up before looking, so a write that lands
+            // between the look and the wait is not missed.
+            let wake = st.wake.clone();
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             match st.follower.read_new() {
                 Err(e) => {
                     st.done = true;
@@ -122,7 +132,7 @@ pub fn follow(path: PathBuf, after: Option<u64>) -> BoxStream<'static, Result<Ev
                         return None;
                     }
                     tokio::select! {
-                        () = st.wake.notified() => {}
+                        () = &mut notified => {}
                         () = tokio::time::sleep(POLL) => {}
                     }
                 }
@@ -137,8 +147,57 @@ pub fn follow(path: PathBuf, after: Option<u64>) -> BoxStream<'static, Result<Ev
 /// inotify the poll still works, only slower.
 fn watch(path: &Path, wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
     let mut watcher =
-        notify::recommended_watcher(move |_res: notify::Result<notify::Event>| wake.notify_one()).ok()?;
+        notify::recommended_watcher(move |_res: notify::Result<notify::Event>| wake.notify_waiters()).ok()?;
     let target = if path.exists() { path } else { path.parent()? };
     watcher.watch(target, notify::RecursiveMode::NonRecursive).ok()?;
     Some(watcher)
+}
+
+/// One inotify watch on the events directory, shared by every follower in
+/// a process (a server with hundreds of SSE clients would otherwise need an
+/// inotify instance and a thread for each).
+pub struct Hub {
+    dir: PathBuf,
+    wakers: Arc<Mutex<HashMap<OsString, Weak<Notify>>>>,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl Hub {
+    pub fn new(dir: PathBuf) -> Arc<Self> {
+        let wakers: Arc<Mutex<HashMap<OsString, Weak<Notify>>>> = Arc::default();
+        let map = wakers.clone();
+        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let Ok(ev) = res else { return };
+            let map = map.lock().unwrap_or_else(PoisonError::into_inner);
+            for name in ev.paths.iter().filter_map(|p| p.file_name()) {
+                if let Some(n) = map.get(name).and_then(Weak::upgrade) {
+                    n.notify_waiters();
+                }
+            }
+        })
+        .and_then(|mut w| w.watch(&dir, notify::RecursiveMode::NonRecursive).map(|()| w))
+        .map_err(|e| tracing::warn!("no inotify on {}, followers poll: {e}", dir.display()))
+        .ok();
+        Arc::new(Self { dir, wakers, _watcher: watcher })
+    }
+
+    /// Like [`follow`], for the job whose log is `<dir>/<id>.ndjson`.
+    pub fn follow(&self, id: &str, after: Option<u64>) -> BoxStream<'static, Result<Event, EventError>> {
+        let name = OsString::from(format!("{id}.ndjson"));
+        let path = self.dir.join(&name);
+        let wake = {
+            let mut map = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+            if map.len() > 1024 {
+                map.retain(|_, w| w.strong_count() > 0);
+            }
+            if let Some(n) = map.get(&name).and_then(Weak::upgrade) {
+                n
+            } else {
+                let n = Arc::new(Notify::new());
+                map.insert(name, Arc::downgrade(&n));
+                n
+            }
+        };
+        stream(Follower::new(path, after), wake, None)
+    }
 }

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 
 use crate::api::{Event, EventBody};
 
-pub use follow::{Follower, follow};
+pub use follow::{Follower, Hub, follow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {

@@ -119,3 +119,18 @@ async fn follow_resumes_after_a_seq() {
     let none: Vec<u64> = follow(path, Some(3)).map(|e| e.unwrap().seq).collect().await;
     assert!(none.is_empty(), "resuming after the terminal event ends at once");
 }
+
+/// Event logs written by version 1 must keep loading, and a retried
+/// attempt's output replaces the earlier one.
+#[test]
+fn v1_event_log_fixture_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v1/01JDQ7T3ZK4M8X2B6N0C5V9WAE.ndjson");
+    let events = read_all(&path).unwrap();
+    assert_eq!(events.len(), 9);
+    let s = Summary::from_events(&events);
+    assert_eq!(s.attempts, 2);
+    assert_eq!(s.output, "locks files.");
+    assert_eq!(s.usage.unwrap().completion_tokens, 2);
+    assert!(matches!(s.terminal, Some(EventBody::Done { .. })));
+}

@@ -143,8 +143,9 @@ fn http_client(timeouts: Timeouts) -> Result<reqwest::Client, ProviderError> {
         .map_err(|e| ProviderError::permanent(format!("cannot build HTTP client: {e}")))
 }
 
-/// rustls needs one process-wide crypto provider; ring builds fast and portably.
-fn install_crypto() {
+/// Installs the process-wide rustls crypto provider (ring, which builds
+/// fast and portably). Safe to call any number of times.
+pub fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Err means another part of the process installed one first: fine.

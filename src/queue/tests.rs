@@ -153,3 +153,17 @@ fn stray_files_are_found() {
     stray.sort();
     assert_eq!(stray, vec!["notes.txt".to_owned(), "x.json".to_owned()]);
 }
+
+/// Job files written by version 1 must keep loading.
+#[test]
+fn v1_job_file_fixture_loads() {
+    let id = "01JDQ7T3ZK4M8X2B6N0C5V9WAE";
+    let bytes = include_bytes!("../../tests/fixtures/v1/01JDQ7T3ZK4M8X2B6N0C5V9WAE.json");
+    let job = parse_job(bytes, id).unwrap();
+    assert_eq!(job.model, "local:tiny");
+    assert_eq!(job.priority, 2);
+    assert_eq!(job.messages.len(), 2);
+    assert_eq!(job.messages[0].role, Role::System);
+    assert_eq!(job.prompt_preview(), "Explain flock in one paragraph.");
+    assert_eq!(job.params["max_tokens"], 40);
+}

@@ -14,8 +14,19 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use crate::api::{JobState, JobView, Usage};
 
+mod sessions;
+mod stats;
+mod tokens;
+
+pub use sessions::{ChatMessage, SessionSummary};
+pub use stats::{Histogram, MetricsSnapshot, StatRow};
+pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
+
 /// The migrations, in order. `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_jobs", include_str!("../../migrations/0001_jobs.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
+    ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -138,18 +149,22 @@ impl Store {
         self.read(|c| c.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row_to_view).optional())
     }
 
-    /// Finished jobs, newest first.
-    pub fn list(&self, state: Option<JobState>, limit: usize) -> Result<Vec<JobView>, StoreError> {
+    /// Finished jobs, newest first; only ids before `before` when given.
+    pub fn list(
+        &self,
+        state: Option<JobState>,
+        limit: usize,
+        before: Option<&str>,
+    ) -> Result<Vec<JobView>, StoreError> {
         self.read(|c| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let mut stmt;
-            let rows = if let Some(state) = state {
-                stmt = c.prepare(&format!("{SELECT} WHERE state = ?1 ORDER BY id DESC LIMIT ?2"))?;
-                stmt.query_map(params![state.as_str(), limit], row_to_view)?
-            } else {
-                stmt = c.prepare(&format!("{SELECT} ORDER BY id DESC LIMIT ?1"))?;
-                stmt.query_map(params![limit], row_to_view)?
-            };
+            // '~' sorts after every id character, so "no cursor" is a bound too.
+            let before = before.unwrap_or("~");
+            let state = state.map(JobState::as_str);
+            let mut stmt = c.prepare(&format!(
+                "{SELECT} WHERE id < ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![before, state, limit], row_to_view)?;
             rows.collect()
         })
     }

@@ -42,7 +42,7 @@ fn record_is_one_per_id_and_round_trips() {
     assert_eq!(got.usage, v.usage);
     assert_eq!(got.params, v.params);
     assert_eq!(got.created_at, v.created_at);
-    assert_eq!(store.list(None, 10).unwrap().len(), 1);
+    assert_eq!(store.list(None, 10, None).unwrap().len(), 1);
     assert_eq!(store.ids_with_prefix("01JA", 10).unwrap(), vec![v.id.clone()]);
     assert!(store.ids_with_prefix("01JB", 10).unwrap().is_empty());
     store.forget(&v.id).unwrap();
@@ -57,7 +57,7 @@ fn list_filters_by_state_newest_first() {
     store.record(&view("01JAAAAAAAAAAAAAAAAAAAAAA2", JobState::Failed)).unwrap();
     store.record(&view("01JAAAAAAAAAAAAAAAAAAAAAA3", JobState::Completed)).unwrap();
     let ids: Vec<String> =
-        store.list(Some(JobState::Completed), 10).unwrap().into_iter().map(|v| v.id).collect();
+        store.list(Some(JobState::Completed), 10, None).unwrap().into_iter().map(|v| v.id).collect();
     assert_eq!(ids, vec!["01JAAAAAAAAAAAAAAAAAAAAAA3", "01JAAAAAAAAAAAAAAAAAAAAAA1"]);
 }
 
@@ -96,6 +96,6 @@ fn two_connections_writing_at_once_never_see_busy() {
         t.join().unwrap();
     }
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.list(None, 1000).unwrap().len(), 400);
+    assert_eq!(s.list(None, 1000, None).unwrap().len(), 400);
     assert_eq!(s.quick_check().unwrap(), "ok");
 }

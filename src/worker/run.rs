@@ -7,11 +7,12 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::Shared;
-use crate::api::{EventBody, Job, JobState, Usage};
+use crate::api::{EventBody, Job, JobState, Role, Usage};
 use crate::events::{self, EventWriter, Summary};
 use crate::jobs::view_of;
 use crate::provider::{ChatEvent, ChatRequest, ProviderError};
 use crate::queue::Dir;
+use crate::store::ChatMessage;
 
 /// How one attempt ended.
 enum Outcome {
@@ -298,6 +299,18 @@ async fn finish(shared: &Shared, job: &Job, state: JobState, summary: &Summary) 
     let to = if state == JobState::Completed { Dir::Completed } else { Dir::Failed };
     let result = tokio::task::block_in_place(|| -> Result<(), String> {
         local.store.record(&view).map_err(|e| e.to_string())?;
+        if let (JobState::Completed, Some(session)) = (state, &job.session_id) {
+            // Keyed by (job, role): a finish repeated after a crash adds one answer.
+            let answer = ChatMessage {
+                id: crate::queue::new_id(),
+                session_id: session.clone(),
+                role: Role::Assistant,
+                content: view.output.clone(),
+                job_id: Some(job.id.clone()),
+                created_at: jiff::Timestamp::now(),
+            };
+            local.store.add_message(&answer).map_err(|e| e.to_string())?;
+        }
         local.queue.finish(&job.id, to).map_err(|e| e.to_string())
     });
     match result {

@@ -102,6 +102,30 @@ impl Env {
         Proc { child: c.spawn().unwrap(), log }
     }
 
+    /// Starts `ctl serve` on a free port; killed on drop.
+    pub fn serve(&self) -> Server {
+        let mut c = self.cmd();
+        c.args(["serve", "--listen", "127.0.0.1:0", "-v"]).stdout(Stdio::null());
+        let log = self.dir.path().join(format!("serve-{}.log", rand_suffix()));
+        c.stderr(std::fs::File::create(&log).unwrap());
+        let proc = Proc { child: c.spawn().unwrap(), log };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = proc.log_text();
+            if let Some(rest) = text.split("listening on ").nth(1) {
+                let url = rest.lines().next().unwrap().trim().to_owned();
+                return Server { proc, url };
+            }
+            assert!(Instant::now() < deadline, "ctl serve did not start:\n{text}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Creates an API token and returns its secret.
+    pub fn token(&self, name: &str) -> String {
+        self.ok(&["token", "create", "--name", name]).trim().to_owned()
+    }
+
     pub fn queue_dir(&self, name: &str) -> PathBuf {
         self.home.join("queue").join(name)
     }
@@ -171,6 +195,12 @@ impl Env {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
+}
+
+/// A running `ctl serve` and its base URL.
+pub struct Server {
+    pub proc: Proc,
+    pub url: String,
 }
 
 /// A background `ctl` process, SIGKILLed on drop.

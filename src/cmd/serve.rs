@@ -1,0 +1,43 @@
+//! `ctl serve`: the HTTP API.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use super::Context;
+use crate::web::{self, AppState};
+
+/// Serve the JSON + SSE API (and health and metrics) until SIGTERM.
+///
+/// Every route but /healthz and /readyz needs an API token
+/// (`ctl token create --name laptop`) or a browser login.
+///
+/// Examples:
+///   ctl serve
+///   ctl serve --listen 0.0.0.0:8000      # behind a TLS tunnel or proxy
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+}
+
+impl ServeArgs {
+    pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
+        let local = ctx.local()?;
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", self.listen))?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let state = AppState::new(local, stop_rx);
+        eprintln!("ctl serve listening on http://{}", listener.local_addr()?);
+        web::serve(listener, state, async move {
+            super::worker::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+        Ok(0)
+    }
+}

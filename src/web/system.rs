@@ -1,0 +1,183 @@
+//! Health, readiness, Prometheus metrics, models, stats, and the small
+//! page at `/`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState};
+use crate::queue::Dir;
+use crate::store::{Histogram, StatRow};
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the data directory is writable and the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let result = state
+        .blocking(|l| {
+            let probe = l.home.root().join(format!(".ready-{}", std::process::id()));
+            std::fs::write(&probe, b"ok")
+                .map_err(|e| ApiError::internal(format!("data directory not writable: {e}")))?;
+            let _ = std::fs::remove_file(&probe);
+            l.store.quick_check()?;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "not ready", "error": e.message })),
+        )
+            .into_response(),
+    }
+}
+
+const DURATION_BOUNDS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];
+const TTFT_BOUNDS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// `GET /metrics`: Prometheus text format. Counts come from the store and
+/// the queue directories, so they cover every worker process, not only
+/// this one.
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let (snap, queued, active) = state
+        .blocking(|l| {
+            let snap = l.store.metrics(DURATION_BOUNDS, TTFT_BOUNDS)?;
+            let count = |d| l.queue.list(d).map(|v| v.len()).map_err(|e| ApiError::internal(e.to_string()));
+            Ok((snap, count(Dir::Queued)?, count(Dir::Active)?))
+        })
+        .await?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP ctl_jobs_total Jobs by state (finished states from the store, live ones from the queue)."
+    );
+    let _ = writeln!(out, "# TYPE ctl_jobs_total gauge");
+    for s in ["completed", "failed", "cancelled"] {
+        let _ = writeln!(
+            out,
+            "ctl_jobs_total{{state=\"{s}\"}} {}",
+            snap.jobs_by_state.get(s).copied().unwrap_or(0)
+        );
+    }
+    let _ = writeln!(out, "ctl_jobs_total{{state=\"queued\"}} {queued}");
+    let _ = writeln!(out, "ctl_jobs_total{{state=\"active\"}} {active}");
+    let _ = writeln!(out, "# HELP ctl_queue_depth Jobs waiting for a worker.");
+    let _ = writeln!(out, "# TYPE ctl_queue_depth gauge");
+    let _ = writeln!(out, "ctl_queue_depth {queued}");
+    let _ = writeln!(out, "# HELP ctl_tokens_total Tokens used by finished jobs.");
+    let _ = writeln!(out, "# TYPE ctl_tokens_total counter");
+    let _ = writeln!(out, "ctl_tokens_total{{kind=\"prompt\"}} {}", snap.prompt_tokens);
+    let _ = writeln!(out, "ctl_tokens_total{{kind=\"completion\"}} {}", snap.completion_tokens);
+    histogram(
+        &mut out,
+        "ctl_job_duration_seconds",
+        "Duration of completed jobs' model calls.",
+        &snap.duration_seconds,
+    );
+    histogram(&mut out, "ctl_ttft_seconds", "Time to first token of completed jobs.", &snap.ttft_seconds);
+    let _ = writeln!(out, "# HELP ctl_uptime_seconds Seconds since this server started.");
+    let _ = writeln!(out, "# TYPE ctl_uptime_seconds gauge");
+    let _ = writeln!(out, "ctl_uptime_seconds {:.3}", state.inner.started.elapsed().as_secs_f64());
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, count) in h.bounds.iter().zip(&h.buckets) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum {}", h.sum);
+    let _ = writeln!(out, "{name}_count {}", h.count);
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProviderModels {
+    pub provider: String,
+    pub kind: String,
+    pub base_url: String,
+    pub reachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Fully qualified `provider:model` names.
+    pub models: Vec<String>,
+}
+
+/// `GET /models`: every configured provider, asked in parallel (3 s each).
+pub async fn models(State(state): State<AppState>) -> Json<Vec<ProviderModels>> {
+    let providers = state.local().config.providers.clone();
+    let asks = providers.into_iter().map(|(name, cfg)| async move {
+        let kind = format!("{:?}", cfg.kind).to_lowercase();
+        let result = match crate::provider::build(&name, &cfg) {
+            Err(e) => Err(e.to_string()),
+            Ok(p) => match tokio::time::timeout(Duration::from_secs(3), p.models()).await {
+                Err(_) => Err("no answer within 3 s".to_owned()),
+                Ok(r) => r.map_err(|e| e.to_string()),
+            },
+        };
+        let (reachable, error, models) = match result {
+            Ok(m) => (true, None, m.into_iter().map(|m| format!("{name}:{}", m.name)).collect()),
+            Err(e) => (false, Some(e), Vec::new()),
+        };
+        ProviderModels { provider: name, kind, base_url: cfg.base_url, reachable, error, models }
+    });
+    Json(futures_util::future::join_all(asks).await)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    /// Only jobs finished in the last N days.
+    days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stats {
+    pub rows: Vec<StatRow>,
+}
+
+/// `GET /stats?days=N`: jobs and tokens by model and day.
+pub async fn stats(
+    State(state): State<AppState>,
+    query: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Json<Stats>, ApiError> {
+    let Query(q) = query?;
+    let since = q.days.and_then(|d| {
+        jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(i64::from(d) * 24)).ok()
+    });
+    let rows = state.blocking(move |l| Ok(l.store.stats_by_model_day(since)?)).await?;
+    Ok(Json(Stats { rows }))
+}
+
+/// `GET /`: until the web UI lands, a page that says what is here.
+pub async fn index() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html><head><meta charset=utf-8><title>ctl</title></head>",
+        "<body style=\"background:#0b0f0b;color:#8fef8f;font-family:monospace;padding:2em\">",
+        "<h1>ctl ",
+        env!("CARGO_PKG_VERSION"),
+        "</h1>",
+        "<p>The JSON + SSE API lives under <code>/api/v1</code>: ",
+        "<a style=\"color:#bfffbf\" href=\"/api/v1/jobs\">jobs</a>, ",
+        "<a style=\"color:#bfffbf\" href=\"/api/v1/sessions\">sessions</a>, ",
+        "<a style=\"color:#bfffbf\" href=\"/api/v1/models\">models</a>, ",
+        "<a style=\"color:#bfffbf\" href=\"/api/v1/stats\">stats</a>, ",
+        "<a style=\"color:#bfffbf\" href=\"/metrics\">metrics</a>.</p>",
+        "</body></html>"
+    ))
+}
+
+/// Unknown paths: a JSON 404.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
