@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const JOB_SCHEMA_VERSION: u32 = 1;
 
 /// Who said a chat message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     System,
@@ -22,7 +22,7 @@ pub enum Role {
 }
 
 /// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     pub role: Role,
     pub content: String,
@@ -38,22 +38,27 @@ impl Message {
 pub type Params = BTreeMap<String, serde_json::Value>;
 
 /// What a client asks for when it submits a job.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
-    /// A single user prompt; `messages` is used instead for a chat.
+    /// A single user prompt; `messages` is used instead for a chat. Exactly
+    /// one of the two is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "\\S")]
     pub prompt: Option<String>,
     /// A whole conversation, oldest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1)]
     pub messages: Option<Vec<Message>>,
     /// `provider:model`; the configured default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
     pub model: Option<String>,
     /// A system prompt put before the messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
     pub params: Params,
     /// Higher runs first; FIFO within one priority.
     #[serde(default)]
@@ -100,7 +105,9 @@ impl Job {
 }
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Queued,
@@ -144,7 +151,7 @@ impl std::fmt::Display for JobState {
 }
 
 /// Token counts and timings of one job.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -229,14 +236,17 @@ impl EventBody {
 }
 
 /// Everything known about one job: what `ctl show --json` prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     pub state: JobState,
     pub model: String,
     pub priority: i32,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<Timestamp>,
     pub attempts: u32,
     pub max_attempts: u32,
@@ -245,19 +255,20 @@ pub struct JobView {
     pub output: String,
     pub error: Option<String>,
     pub usage: Option<Usage>,
+    #[schema(value_type = Object)]
     pub params: Params,
     pub session_id: Option<String>,
     pub parent_id: Option<String>,
 }
 
 /// The reply to a submit: `{"id": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Created {
     pub id: String,
 }
 
 /// One page of `GET /api/v1/jobs`, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobPage {
     pub jobs: Vec<JobView>,
     /// Pass as `before` for the next page; absent on the last page.
@@ -267,7 +278,7 @@ pub struct JobPage {
 
 /// The reply to cancel and retry: the job and the state it is now in
 /// (`cancelled`, `cancelling` while a worker stops it, or `queued`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StateReply {
     pub id: String,
     pub state: String,
@@ -275,11 +286,13 @@ pub struct StateReply {
 
 /// The `data` of an SSE event: the log line minus its type (which is the
 /// SSE `event` name).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SseData {
     pub seq: u64,
+    #[schema(value_type = String, format = DateTime)]
     pub ts: Timestamp,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 

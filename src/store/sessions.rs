@@ -16,19 +16,21 @@ use crate::api::Role;
 const TITLE_MAX_CHARS: usize = 60;
 
 /// One chat session, as listed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionSummary {
     pub id: String,
     /// Empty until set by hand or derived from the first user message.
     pub title: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// The last activity: creation, or the newest message added.
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     pub message_count: u64,
 }
 
 /// One message of a chat session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub id: String,
     pub session_id: String,
@@ -36,6 +38,7 @@ pub struct ChatMessage {
     pub content: String,
     /// The job that answered (or was asked) this message.
     pub job_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 

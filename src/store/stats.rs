@@ -10,7 +10,7 @@ use super::{Store, StoreError};
 use crate::api::JobState;
 
 /// Finished jobs of one model on one day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatRow {
     pub model: String,
     /// YYYY-MM-DD of finished_at, UTC.

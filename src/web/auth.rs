@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody};
 use crate::store::TokenInfo;
 
 pub const COOKIE_NAME: &str = "ctl_session";
@@ -85,12 +85,18 @@ fn session_cookie(secret: &str, max_age: u64) -> HeaderValue {
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     token: String,
 }
 
 /// `POST /api/v1/login {"token": "ctl_…"}`: sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/login", tag = "auth", request_body = LoginBody, security(()),
+    responses((status = 200, description = "logged in; sets the ctl_session cookie", body = Object),
+        (status = 400, description = "invalid request", body = ErrorBody),
+        (status = 415, description = "not JSON", body = ErrorBody),
+        (status = 422, description = "missing token", body = ErrorBody),
+        (status = 401, description = "invalid or revoked token", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
@@ -102,20 +108,25 @@ pub async fn login(
     Ok(resp)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
-    token: Option<String>,
+    /// An API token, as printed by `ctl up`.
+    token: String,
 }
 
 /// `GET /login?token=…`: the link `ctl up` prints. Logs the browser in and
 /// sends it to `/`, so the token leaves the address bar at once.
+#[utoipa::path(get, path = "/login", tag = "auth", params(LinkQuery), security(()),
+    responses((status = 303, description = "logged in; sets the ctl_session cookie and redirects to /"),
+        (status = 400, description = "missing token", body = ErrorBody),
+        (status = 401, description = "invalid or revoked token", body = ErrorBody)))]
 pub async fn login_link(
     State(state): State<AppState>,
     query: Result<Query<LinkQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query?;
-    let token = q.token.ok_or_else(|| ApiError::bad_request("missing ?token="))?;
-    let secret = start_session(&state, token).await?;
+    let secret = start_session(&state, q.token).await?;
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut().insert(SET_COOKIE, session_cookie(&secret, SESSION_TTL.as_secs()));
     Ok(resp)
@@ -134,6 +145,8 @@ async fn start_session(state: &AppState, token: String) -> Result<String, ApiErr
 }
 
 /// `POST /api/v1/logout`: ends the browser session (if any) and clears the cookie.
+#[utoipa::path(post, path = "/logout", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "logged out; the cookie is cleared"), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(secret) = cookie(&headers, COOKIE_NAME) {
         state.blocking(move |l| Ok(l.store.delete_web_session(&secret)?)).await?;
@@ -144,6 +157,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
 }
 
 /// `GET /api/v1/whoami`: the token the request authenticated as.
+#[utoipa::path(get, path = "/whoami", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "the token this request authenticated with", body = TokenInfo), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn whoami(Extension(Caller(info)): Extension<Caller>) -> Json<TokenInfo> {
     Json(info)
 }

@@ -10,13 +10,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody};
 use crate::api::{Created, Event, JobPage, JobSpec, JobState, JobView, SseData, StateReply};
 use crate::jobs::CancelOutcome;
 
 /// `POST /jobs`: queue a job; 202 with its id.
+#[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = JobSpec, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 202, description = "queued", body = Created), (status = 400, description = "invalid request", body = ErrorBody),
+        (status = 415, description = "not JSON", body = ErrorBody),
+        (status = 422, description = "unknown or ill-typed fields", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
     body: Result<Json<JobSpec>, JsonRejection>,
@@ -26,21 +30,33 @@ pub async fn submit(
     Ok((StatusCode::ACCEPTED, Json(Created { id: job.id })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     state: Option<JobState>,
+    /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// Cursor: only jobs older than this id (the `next` of the previous page).
+    #[param(pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     before: Option<String>,
 }
 
 /// `GET /jobs?state=&limit=&before=`: newest first.
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "a page of jobs, newest first", body = JobPage), (status = 400, description = "invalid request", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<JobPage>, ApiError> {
     let Query(q) = query?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    if q.before.as_deref().is_some_and(|b| !crate::queue::valid_id(b)) {
+        return Err(ApiError::bad_request("before must be a job id (the `next` of the previous page)"));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
     let jobs = state
         .blocking(move |l| {
             // One extra tells whether another page exists.
@@ -58,7 +74,12 @@ pub async fn list(
 }
 
 /// `GET /jobs/{id}`: one job; `id` may be a unique prefix.
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "the job", body = JobView), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs, or the job is in the wrong state", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Path(JobPath { id }): Path<JobPath>,
+) -> Result<Json<JobView>, ApiError> {
     let view = state
         .blocking(move |l| {
             let id = l.resolve(&id)?;
@@ -70,9 +91,11 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// `POST /jobs/{id}/cancel`: `cancelled` for a queued job, `cancelling`
 /// while the worker stops a running one.
+#[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "cancelled, or cancelling while its worker stops it", body = StateReply), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs, or the job is in the wrong state", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(JobPath { id }): Path<JobPath>,
 ) -> Result<Json<StateReply>, ApiError> {
     let (id, outcome) = state
         .blocking(move |l| {
@@ -89,9 +112,11 @@ pub async fn cancel(
 }
 
 /// `POST /jobs/{id}/retry`: requeue a failed or cancelled job.
+#[utoipa::path(post, path = "/jobs/{id}/retry", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "queued again", body = StateReply), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs, or the job is in the wrong state", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(JobPath { id }): Path<JobPath>,
 ) -> Result<Json<StateReply>, ApiError> {
     let id = state
         .blocking(move |l| {
@@ -103,9 +128,40 @@ pub async fn retry(
     Ok(Json(StateReply { id, state: "queued".to_owned() }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A job id or a unique prefix of one (case-insensitive).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct JobPath {
+    /// Job id or unique prefix.
+    #[param(pattern = "^[0-9A-Za-z]{1,26}$")]
+    pub id: String,
+}
+
+/// The SSE `Last-Event-ID` header: resume after this seq. Only documents
+/// the header; the handler reads it from the header map.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "describes a header for the OpenAPI document")]
+pub struct LastEventId {
+    #[param(rename = "Last-Event-ID", required = false, pattern = "^[0-9]{1,18}$")]
+    pub last_event_id: String,
+}
+
+/// One Server-Sent Event as it travels: `id` is the seq, `event` the type,
+/// and `data` the JSON of an [`SseData`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SseFrame {
+    pub id: String,
+    pub event: String,
+    pub data: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    last_event_id: Option<u64>,
+    /// Resume after this seq (for clients that cannot set headers).
+    #[param(minimum = 0)]
+    last_event_id: Option<i64>,
 }
 
 /// `GET /jobs/{id}/events`: the event log as Server-Sent Events. SSE `id` is
@@ -113,13 +169,23 @@ pub struct EventsQuery {
 /// `Last-Event-ID` (header or `?last_event_id=`) only later events are
 /// sent. The stream ends after the terminal event, or when the server
 /// shuts down; keep-alive comments flow while it is idle.
+#[utoipa::path(get, path = "/jobs/{id}/events", tag = "jobs",
+    params(JobPath, EventsQuery, LastEventId), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Server-Sent Events: id = seq, event = type, data = SseData JSON",
+        content_type = "text/event-stream", body = SseFrame), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs, or the job is in the wrong state", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(JobPath { id }): Path<JobPath>,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let Query(q) = query?;
+    let from_query = match q.last_event_id {
+        Some(n) => {
+            Some(u64::try_from(n).map_err(|_| ApiError::bad_request("last_event_id must not be negative"))?)
+        }
+        None => None,
+    };
     let after = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -127,7 +193,7 @@ pub async fn events(
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .ok_or_else(|| ApiError::bad_request("Last-Event-ID must be a number (an event seq)"))?,
         ),
-        None => q.last_event_id,
+        None => from_query,
     };
     let id = state.blocking(move |l| Ok(l.resolve(&id)?)).await?;
     let mut shutdown = state.inner.shutdown.clone();

@@ -15,11 +15,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
 
 use crate::events::Hub;
 use crate::jobs::Local;
@@ -58,35 +60,88 @@ impl AppState {
     }
 }
 
-/// Every route. `/healthz` and `/readyz` are open; everything else needs
-/// a bearer token or a login cookie.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "ctl", description = "The ctl control plane: jobs, their event streams, chat sessions, models, usage."),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "jobs", description = "Submit, inspect, steer and stream jobs"),
+        (name = "sessions", description = "Chat sessions"),
+        (name = "system", description = "Health, metrics, models, stats"),
+        (name = "auth", description = "Browser login"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::COOKIE_NAME))),
+        );
+    }
+}
+
+/// The routes that need credentials, with their OpenAPI descriptions.
+fn protected_routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(jobs::submit, jobs::list))
+        .routes(routes!(jobs::show))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::events))
+        .routes(routes!(sessions::create, sessions::list))
+        .routes(routes!(sessions::show, sessions::delete, sessions::rename))
+        .routes(routes!(sessions::send))
+        .routes(routes!(system::models))
+        .routes(routes!(system::stats))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::whoami));
+    OpenApiRouter::new().nest("/api/v1", api).routes(routes!(system::metrics))
+}
+
+/// The routes open to anyone: health, the start page, and logging in.
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::login_link))
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::index))
+}
+
+/// The OpenAPI 3 document of the API, as served at `/api/v1/openapi.json`.
+/// It is built from the handlers' own annotations, so it cannot drift from
+/// the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(protected_routes())
+        .merge(open_routes())
+        .into_openapi()
+}
+
+/// Every route. `/healthz`, `/readyz`, `/`, and the login routes are open;
+/// everything else needs a bearer token or a login cookie.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/jobs", post(jobs::submit).get(jobs::list))
-        .route("/jobs/{id}", get(jobs::show))
-        .route("/jobs/{id}/cancel", post(jobs::cancel))
-        .route("/jobs/{id}/retry", post(jobs::retry))
-        .route("/jobs/{id}/events", get(jobs::events))
-        .route("/sessions", post(sessions::create).get(sessions::list))
-        .route("/sessions/{id}", get(sessions::show).delete(sessions::delete).patch(sessions::rename))
-        .route("/sessions/{id}/messages", post(sessions::send))
-        .route("/models", get(system::models))
-        .route("/stats", get(system::stats))
-        .route("/logout", post(auth::logout))
-        .route("/whoami", get(auth::whoami));
-    let protected = Router::new()
-        .nest("/api/v1", api)
-        .route("/metrics", get(system::metrics))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
-    Router::new()
+    let protected =
+        protected_routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
+    let (router, doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(protected)
-        .route("/api/v1/login", post(auth::login))
-        .route("/login", get(auth::login_link))
-        .route("/healthz", get(system::healthz))
-        .route("/readyz", get(system::readyz))
-        .route("/", get(system::index))
-        .fallback(system::not_found)
-        .with_state(state)
+        .merge(open_routes())
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    let openapi_json = Router::new()
+        .route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
+    router.merge(openapi_json).fallback(system::not_found).with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves. In-flight
@@ -98,29 +153,3 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
-
-/// Routes the auth test enumerates: (method, path template, needs auth).
-pub const ROUTES: &[(&str, &str, bool)] = &[
-    ("POST", "/api/v1/jobs", true),
-    ("GET", "/api/v1/jobs", true),
-    ("GET", "/api/v1/jobs/{id}", true),
-    ("POST", "/api/v1/jobs/{id}/cancel", true),
-    ("POST", "/api/v1/jobs/{id}/retry", true),
-    ("GET", "/api/v1/jobs/{id}/events", true),
-    ("POST", "/api/v1/sessions", true),
-    ("GET", "/api/v1/sessions", true),
-    ("GET", "/api/v1/sessions/{id}", true),
-    ("PATCH", "/api/v1/sessions/{id}", true),
-    ("DELETE", "/api/v1/sessions/{id}", true),
-    ("POST", "/api/v1/sessions/{id}/messages", true),
-    ("GET", "/api/v1/models", true),
-    ("GET", "/api/v1/stats", true),
-    ("POST", "/api/v1/logout", true),
-    ("GET", "/api/v1/whoami", true),
-    ("GET", "/metrics", true),
-    ("POST", "/api/v1/login", false),
-    ("GET", "/login", false),
-    ("GET", "/healthz", false),
-    ("GET", "/readyz", false),
-    ("GET", "/", false),
-];

@@ -9,48 +9,67 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody};
 use crate::api::{JobSpec, Message, Role};
 use crate::queue::new_id;
 use crate::store::{ChatMessage, SessionSummary};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBody {
     title: Option<String>,
 }
 
 /// `POST /sessions`: a new, empty session.
+#[utoipa::path(post, path = "/sessions", tag = "sessions", request_body(content = Option<CreateBody>, content_type = "application/json"), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "created", body = SessionSummary), (status = 400, description = "invalid request", body = ErrorBody), (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "unknown or ill-typed fields", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    body: Option<Json<CreateBody>>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<SessionSummary>), ApiError> {
-    let title = body.and_then(|Json(b)| b.title);
+    // The body is optional, so it is parsed here rather than by `Json`.
+    let title = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: Option<CreateBody> = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_request", format!("invalid session: {e}"))
+        })?;
+        parsed.and_then(|b| b.title)
+    };
     let s = state.blocking(move |l| Ok(l.store.create_session(&new_id(), title.as_deref())?)).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionList {
     pub sessions: Vec<SessionSummary>,
 }
 
 /// `GET /sessions`: most recently active first.
+#[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "most recently active first", body = SessionList), (status = 400, description = "invalid request", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<SessionList>, ApiError> {
     let Query(q) = query?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
     let sessions = state.blocking(move |l| Ok(l.store.list_sessions(limit)?)).await?;
     Ok(Json(SessionList { sessions }))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionDetail {
     #[serde(flatten)]
     pub summary: SessionSummary,
@@ -58,6 +77,8 @@ pub struct SessionDetail {
 }
 
 /// `GET /sessions/{id}`: the session and every message, oldest first.
+#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "the session with its messages", body = SessionDetail), (status = 404, description = "no such session", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -73,12 +94,17 @@ pub async fn show(
     Ok(Json(detail))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RenameBody {
+    /// Must contain a non-space character.
+    #[schema(pattern = "\\S")]
     title: String,
 }
 
 /// `PATCH /sessions/{id}` `{"title": ...}`.
+#[utoipa::path(patch, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), request_body = RenameBody, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "renamed"), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such session", body = ErrorBody),
+        (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "unknown or ill-typed fields", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn rename(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -95,6 +121,8 @@ pub async fn rename(
 
 /// `DELETE /sessions/{id}`: cancels the session's unfinished jobs, then
 /// deletes it with its messages.
+#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "deleted; its running jobs cancelled"), (status = 404, description = "no such session", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let found = state
         .blocking(move |l| {
@@ -112,17 +140,22 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
     if found { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("no such session")) }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
+    /// Must contain a non-space character.
+    #[schema(pattern = "\\S")]
     content: String,
+    /// `provider:model`; the configured default when absent.
+    #[schema(min_length = 1)]
     model: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     params: crate::api::Params,
     system: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sent {
     pub message_id: String,
     pub job_id: String,
@@ -130,6 +163,9 @@ pub struct Sent {
 
 /// `POST /sessions/{id}/messages` `{"content", "model"?}`: stores the user's
 /// message and submits a job with the whole conversation.
+#[utoipa::path(post, path = "/sessions/{id}/messages", tag = "sessions", params(("id" = String, Path, description = "session id")), request_body = SendBody, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 202, description = "stored, and a job submitted", body = Sent), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such session", body = ErrorBody),
+        (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "unknown or ill-typed fields", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn send(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -11,16 +11,20 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody};
 use crate::queue::Dir;
 use crate::store::{Histogram, StatRow};
 
 /// `GET /healthz`: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
+    responses((status = 200, description = "the process is up", body = Object)))]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the data directory is writable and the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "system", security(()),
+    responses((status = 200, description = "ready", body = Object), (status = 503, description = "not ready", body = Object)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let result = state
         .blocking(|l| {
@@ -48,6 +52,8 @@ const TTFT_BOUNDS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 
 /// `GET /metrics`: Prometheus text format. Counts come from the store and
 /// the queue directories, so they cover every worker process, not only
 /// this one.
+#[utoipa::path(get, path = "/metrics", tag = "system", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let (snap, queued, active) = state
         .blocking(|l| {
@@ -102,7 +108,7 @@ fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
     let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProviderModels {
     pub provider: String,
     pub kind: String,
@@ -115,6 +121,8 @@ pub struct ProviderModels {
 }
 
 /// `GET /models`: every configured provider, asked in parallel (3 s each).
+#[utoipa::path(get, path = "/models", tag = "system", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "every configured provider and its models", body = Vec<ProviderModels>), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn models(State(state): State<AppState>) -> Json<Vec<ProviderModels>> {
     let providers = state.local().config.providers.clone();
     let asks = providers.into_iter().map(|(name, cfg)| async move {
@@ -135,23 +143,30 @@ pub async fn models(State(state): State<AppState>) -> Json<Vec<ProviderModels>> 
     Json(futures_util::future::join_all(asks).await)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// Only jobs finished in the last N days.
+    /// Only jobs finished in the last N days (1 to 36500).
+    #[param(minimum = 1, maximum = 36500)]
     days: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stats {
     pub rows: Vec<StatRow>,
 }
 
 /// `GET /stats?days=N`: jobs and tokens by model and day.
+#[utoipa::path(get, path = "/stats", tag = "system", params(StatsQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "jobs and tokens by model and day", body = Stats), (status = 400, description = "invalid request", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn stats(
     State(state): State<AppState>,
     query: Result<Query<StatsQuery>, QueryRejection>,
 ) -> Result<Json<Stats>, ApiError> {
     let Query(q) = query?;
+    if q.days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+        return Err(ApiError::bad_request("days must be between 1 and 36500"));
+    }
     let since = q.days.and_then(|d| {
         jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(i64::from(d) * 24)).ok()
     });
@@ -160,6 +175,8 @@ pub async fn stats(
 }
 
 /// `GET /`: until the web UI lands, a page that says what is here.
+#[utoipa::path(get, path = "/", tag = "system", security(()),
+    responses((status = 200, description = "the start page", content_type = "text/html", body = String)))]
 pub async fn index() -> Html<&'static str> {
     Html(concat!(
         "<!doctype html><html><head><meta charset=utf-8><title>ctl</title></head>",

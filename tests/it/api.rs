@@ -105,14 +105,33 @@ async fn submit_stream_and_resume_over_sse() {
     assert_eq!(err["error"]["code"], "not_found");
 }
 
+/// Every route in the OpenAPI document (which is built from the router's
+/// own handlers) refuses a request without credentials, with a revoked
+/// token, and with a made-up one, unless the document marks it open.
 #[tokio::test]
 async fn every_route_needs_credentials() {
     let env = Env::new();
     let token = env.token("revoke-me");
     let srv = env.serve();
+    let doc = serde_json::to_value(ctl::web::openapi()).unwrap();
+    let (status, served) = get(&srv, &token, "/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(served, doc, "the served document is the router's");
     env.ok(&["token", "revoke", "revoke-me"]);
     let fake_id = "01JDQ7T3ZK4M8X2B6N0C5V9WAE";
-    for (method, path, needs_auth) in ctl::web::ROUTES {
+    let mut checked = 0;
+    let mut routes: Vec<(String, String, bool)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let open = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(serde_json::Map::is_empty)));
+            routes.push((method.to_uppercase(), path.clone(), !open));
+        }
+    }
+    routes.push(("GET".into(), "/api/v1/openapi.json".into(), true));
+    assert!(routes.len() >= 20, "{routes:?}");
+    for (method, path, needs_auth) in &routes {
         let url = format!("{}{}", srv.url, path.replace("{id}", fake_id));
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         for auth in [None, Some(token.as_str()), Some("ctl_0000")] {
@@ -127,10 +146,15 @@ async fn every_route_needs_credentials() {
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with {auth:?}");
                 let body: Value = resp.json().await.unwrap();
                 assert_eq!(body["error"]["code"], "unauthorized", "{method} {path}");
+                checked += 1;
             } else {
                 assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path} is open");
             }
         }
+    }
+    assert!(checked >= 17 * 3, "{checked}");
+    for open in ["/healthz", "/readyz", "/", "/login", "/api/v1/login"] {
+        assert!(routes.iter().any(|(_, p, auth)| p == open && !auth), "{open} is documented as open");
     }
 }
 
@@ -476,4 +500,38 @@ fn sigterm_closes_open_sse_streams() {
     assert!(srv.proc.terminate(10).success());
     assert!(t0.elapsed() < Duration::from_secs(5), "shutdown waited for the stream");
     assert!(reader.join().unwrap(), "the stream ended cleanly");
+}
+
+/// schemathesis (installed by `.ci/setup-llm`) fuzzes every operation in the
+/// served OpenAPI document: no 5xx, and no response that contradicts the
+/// document. The `positive_data_acceptance` check is left out: JobSpec's
+/// "prompt or messages, not both" cannot be said in the document's schema,
+/// so some schema-valid bodies are rightly refused.
+#[test]
+fn schemathesis_finds_no_server_errors_and_no_undocumented_responses() {
+    let st = crate::helper::llm::venv().join("bin/schemathesis");
+    assert!(st.exists(), "schemathesis is not installed at {}; run .ci/setup-llm", st.display());
+    // Jobs fail fast against a port where nothing listens, so event
+    // streams end quickly and the shared LLM server stays free.
+    let env = Env::with_provider_url(&format!("http://127.0.0.1:{}/v1", crate::helper::llm::free_port()));
+    let token = env.token("schemathesis");
+    let srv = env.serve();
+    let _w = env.worker(&[]);
+    let out = std::process::Command::new(st)
+        .args(["run", &format!("{}/api/v1/openapi.json", srv.url)])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["--max-examples", "25", "--seed", "1", "--checks", "all"])
+        .args(["--exclude-checks", "positive_data_acceptance"])
+        .args(["--request-timeout", "10"])
+        .env("NO_COLOR", "1")
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Tested: 22"), "{text}");
 }

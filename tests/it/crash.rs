@@ -220,12 +220,21 @@ fn a_full_disk_under_the_event_log_never_marks_a_job_completed() {
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(env.dir.path().join("strace-worker.log")).unwrap());
     let mut child = c.spawn().unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    let log_path = env.dir.path().join("strace-worker.log");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("No space left on device") {
+        assert!(
+            Instant::now() < deadline,
+            "no disk error logged:\n{}",
+            std::fs::read_to_string(&log_path).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Give the worker time to retry and fail again: it must never complete.
+    std::thread::sleep(Duration::from_secs(1));
     let v = env.show(&id);
     assert_ne!(v["state"], "completed", "{v}");
     assert!(env.ids_in("_completed").is_empty());
-    let log_text = std::fs::read_to_string(env.dir.path().join("strace-worker.log")).unwrap();
-    assert!(log_text.contains("No space left on device"), "the error is logged: {log_text}");
     let _ = child.kill();
     let _ = child.wait();
     // With room on the disk again, a fresh worker completes it, once.
