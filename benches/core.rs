@@ -216,10 +216,83 @@ fn bench_ttft(url: &str, rounds: usize) -> String {
     )
 }
 
+/// `ctl up`: start to `/readyz` answering 200, and resident memory after
+/// `idle` seconds of doing nothing (serve + worker in one process).
+fn bench_up(rounds: usize, idle: Duration) -> Vec<String> {
+    use std::io::BufRead;
+    let mut ready = Vec::new();
+    let mut rss = Vec::new();
+    for r in 0..rounds {
+        let dir =
+            tempfile::tempdir_in(std::env::var("CTL_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+        let cfg = dir.path().join("ctl.toml");
+        std::fs::write(&cfg, "").unwrap();
+        // The first start creates the database and the login token; time
+        // the second, like a user's every-day start.
+        for start in 0..2 {
+            let t0 = Instant::now();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
+                .args(["up", "--listen", "127.0.0.1:0"])
+                .env("CTL_HOME", dir.path().join("home"))
+                .env("CTL_CONFIG", &cfg)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+            let base =
+                line.trim().trim_start_matches("ctl is up: open ").split("/login").next().unwrap().to_owned();
+            let addr = base.trim_start_matches("http://").to_owned();
+            loop {
+                if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                    use std::io::{Read, Write};
+                    let _ = write!(s, "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                    let mut resp = String::new();
+                    let _ = s.read_to_string(&mut resp);
+                    if resp.starts_with("HTTP/1.1 200") {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            if start == 1 {
+                ready.push(ms);
+                if r == 0 {
+                    std::thread::sleep(idle);
+                    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+                    let kb: f64 = status
+                        .lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .and_then(|v| v.parse().ok())
+                        .unwrap();
+                    rss.push(kb / 1024.0);
+                }
+            }
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+    vec![
+        format!(
+            "| `ctl up` start to `/readyz` 200 | {:.1} ms (median of {rounds}) | | second start on a data directory |",
+            median(ready)
+        ),
+        format!(
+            "| `ctl up` resident memory after {} s idle | {:.1} MB | | serve + worker, VmRSS |",
+            idle.as_secs(),
+            median(rss)
+        ),
+    ]
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n = if quick { 200 } else { 1000 };
     let mut rows = bench_queue(5, n);
+    rows.extend(bench_up(5, Duration::from_secs(if quick { 5 } else { 60 })));
     match std::env::var("CTL_BENCH_LLM_URL") {
         Ok(url) => {
             rows.push(bench_worker(&url, if quick { 100 } else { 300 }));

@@ -157,9 +157,7 @@ impl Local {
                     _ => Err(JobError::NotFound(id.to_owned())),
                 };
             }
-            Err(queue::ReadError::Corrupt(r) | queue::ReadError::Io(r)) => {
-                return Err(JobError::Invalid(format!("job file {id}: {r}")));
-            }
+            Err(e) => return Err(read_error(id, e)),
         };
         let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
         let state = match dir {
@@ -215,7 +213,7 @@ impl Local {
     /// Cancels a job: a waiting one at once, a running one by asking its worker.
     pub fn cancel(&self, id: &str) -> Result<CancelOutcome, JobError> {
         if self.queue.cancel_queued(id)? {
-            let job = self.queue.read(Dir::Failed, id).map_err(|e| JobError::Invalid(format!("{e:?}")))?;
+            let job = self.queue.read(Dir::Failed, id).map_err(|e| read_error(id, e))?;
             let mut writer = EventWriter::open(&self.home.events_path(id))?;
             writer.append_durable(EventBody::Cancelled {
                 reason: Some("cancelled before it started".into()),
@@ -263,6 +261,15 @@ impl Local {
         }
         self.store.forget(id)?;
         Ok(())
+    }
+}
+
+fn read_error(id: &str, e: queue::ReadError) -> JobError {
+    match e {
+        queue::ReadError::Missing => JobError::NotFound(id.to_owned()),
+        queue::ReadError::Corrupt(r) | queue::ReadError::Io(r) => {
+            JobError::Invalid(format!("job file {id}: {r}"))
+        }
     }
 }
 
