@@ -37,6 +37,10 @@ complete -c ctl -n "__fish_ctl_needs_command" -f -a "jobs" -d 'List jobs, newest
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "replay" -d 'Submit a sibling of a job: the same messages and the same skill snapshots (the exact skill text the original used, not the current files), with `parent_id` set. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "diff" -d 'Compare two jobs: a unified diff of their outputs (coloured on a terminal), then a table of what differs in model, parameters, skills and usage.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "skills" -d 'User-authored Agent Skills: folders with a SKILL.md of instructions.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
@@ -47,6 +51,7 @@ complete -c ctl -n "__fish_ctl_needs_command" -f -a "man" -d 'Print the man page
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s m -l model -d 'Model as provider:model (e.g. ollama:qwen2.5:7b); default: `default_model` from the config' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l system -d 'System prompt' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -s k -l skill -d 'Skill to run the job with, repeatable (see `ctl skills list`). Its metadata defaults (model, temperature) apply unless set here' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s p -l param -d 'Generation parameter, repeatable: temperature=0.2, max_tokens=500, `stop=["\\n\\n"]`. Values are JSON when they parse as JSON, strings otherwise' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher runs first (default 0); jobs of equal priority run in submit order' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
@@ -99,6 +104,80 @@ complete -c ctl -n "__fish_ctl_using_subcommand retry" -l json -d 'Print machine
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -s m -l model -d 'Model for the replay, as provider:model (default: the original\'s)' -r
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -s p -l param -d 'Parameter override, repeatable: KEY=VALUE (JSON when it parses)' -r
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -s f -l follow -d 'Stream the replay\'s output after submitting it'
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l since -d 'Only jobs that finished within this long ago: 90m, 36h, 7d, 4w' -r
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l by -d 'How to group' -r -f -a "model\t''
+day\t''
+skill\t''"
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -f -a "list" -d 'List every usable skill: the user\'s and the built-ins.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -f -a "show" -d 'Print a skill\'s SKILL.md.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -f -a "new" -d 'Create a skill folder with a SKILL.md template to edit. Prints its path.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -f -a "validate" -d 'Check skills against the Agent Skills specification and ctl\'s limits.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l dir -d 'The skills directory to create it in (default: the first one searched)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every usable skill: the user\'s and the built-ins.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print a skill\'s SKILL.md.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from help" -f -a "new" -d 'Create a skill folder with a SKILL.md template to edit. Prints its path.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check skills against the Agent Skills specification and ctl\'s limits.'
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s c -l concurrency -d 'Jobs to run at once (default: worker.concurrency from the config, 2)' -r
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
@@ -183,20 +262,28 @@ complete -c ctl -n "__fish_ctl_using_subcommand man" -l json -d 'Print machine-r
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "jobs" -d 'List jobs, newest first.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "token" -d 'Create, list and revoke API tokens.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "completions" -d 'Print a shell completion script.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "man" -d 'Print the man page (roff).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry worker serve up token doctor completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "jobs" -d 'List jobs, newest first.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "replay" -d 'Submit a sibling of a job: the same messages and the same skill snapshots (the exact skill text the original used, not the current files), with `parent_id` set. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "diff" -d 'Compare two jobs: a unified diff of their outputs (coloured on a terminal), then a table of what differs in model, parameters, skills and usage.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "skills" -d 'User-authored Agent Skills: folders with a SKILL.md of instructions.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "token" -d 'Create, list and revoke API tokens.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "completions" -d 'Print a shell completion script.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "man" -d 'Print the man page (roff).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "list" -d 'List every usable skill: the user\'s and the built-ins.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "show" -d 'Print a skill\'s SKILL.md.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "new" -d 'Create a skill folder with a SKILL.md template to edit. Prints its path.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "validate" -d 'Check skills against the Agent Skills specification and ctl\'s limits.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "create" -d 'Create a token and print it (once) on stdout'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "list" -d 'List tokens (never their secrets)'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'

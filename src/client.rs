@@ -8,7 +8,9 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
-use crate::api::{Created, Event, JobPage, JobSpec, JobState, JobView, SseData, StateReply};
+use crate::api::{
+    Created, Event, JobPage, JobSpec, JobState, JobView, Params, ReplaySpec, SseData, StateReply,
+};
 use crate::jobs::{CancelOutcome, Local};
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,12 @@ impl Client {
 
     pub async fn retry(&self, id: &str) -> Result<StateReply, ClientError> {
         self.send(self.request(reqwest::Method::POST, &format!("/jobs/{}/retry", encode(id)))).await
+    }
+
+    pub async fn replay(&self, id: &str, body: &ReplaySpec) -> Result<String, ClientError> {
+        let req = self.request(reqwest::Method::POST, &format!("/jobs/{}/replay", encode(id))).json(body);
+        let created: Created = self.send(req).await?;
+        Ok(created.id)
     }
 
     /// The job's events over SSE, from the start, until its terminal event.
@@ -317,6 +325,17 @@ impl Target {
                 .await??)
             }
             Self::Remote(c) => Ok(c.retry(id).await?),
+        }
+    }
+
+    /// Submits a replay of `id` (a full id); returns the new job's id.
+    pub async fn replay(&self, id: &str, model: Option<String>, params: Params) -> anyhow::Result<String> {
+        match self {
+            Self::Local(l) => {
+                let (l, id) = (l.clone(), id.to_owned());
+                Ok(tokio::task::spawn_blocking(move || l.replay(&id, model.as_deref(), params)).await??.id)
+            }
+            Self::Remote(c) => Ok(c.replay(id, &ReplaySpec { model, params }).await?),
         }
     }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys the environment may override; other `CTL_` variables
 /// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
-const ENV_KEYS: &[&str] = &["default_model", "providers", "worker", "home"];
+const ENV_KEYS: &[&str] = &["default_model", "providers", "worker", "home", "prices", "skills"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,12 +37,39 @@ pub struct Config {
     /// Model backends by name; the name is the prefix in `provider:model`.
     pub providers: BTreeMap<String, ProviderConfig>,
     pub worker: WorkerConfig,
+    /// Prices per model (`provider:model`), for the cost column of `ctl stats`.
+    pub prices: BTreeMap<String, Price>,
+    pub skills: SkillsConfig,
+}
+
+/// Where user skills live (see [`crate::skills::search_path`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SkillsConfig {
+    /// Skill directories, searched in order before the built-ins; empty
+    /// means `$XDG_CONFIG_HOME/ctl/skills`. `CTL_SKILLS_PATH` replaces it.
+    pub paths: Vec<PathBuf>,
+}
+
+/// What a model costs, in any one currency, per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { home: None, default_model: None, providers: BTreeMap::new(), worker: WorkerConfig::default() }
-            .with_builtin_providers()
+        Self {
+            home: None,
+            default_model: None,
+            providers: BTreeMap::new(),
+            worker: WorkerConfig::default(),
+            prices: BTreeMap::new(),
+            skills: SkillsConfig::default(),
+        }
+        .with_builtin_providers()
     }
 }
 

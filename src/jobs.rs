@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, Role};
+use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, Params, Role, SkillSnapshot};
 use crate::config::Config;
 use crate::events::{self, EventError, EventWriter, Summary};
 use crate::home::{Home, HomeError};
 use crate::queue::{self, Dir, Queue, QueueError};
+use crate::skills::Catalog;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +59,26 @@ impl Local {
         Ok(Self { queue: Queue::new(home.clone()), home, store, config })
     }
 
-    /// Turns a spec into a job file and publishes it. The `queued` event is
-    /// written first, so a follower never sees a job without a log.
+    /// Turns a spec into a job file and publishes it. Skills are looked up
+    /// on the search path (see [`crate::skills`]).
     pub fn submit(&self, spec: JobSpec) -> Result<Job, JobError> {
-        let job = self.build_job(spec)?;
+        if spec.skills.is_empty() {
+            return self.submit_with(spec, &Catalog::default());
+        }
+        let (catalog, _) = Catalog::load(&crate::skills::search_path(&self.config));
+        self.submit_with(spec, &catalog)
+    }
+
+    /// [`Local::submit`] with the skills of `catalog` (a server passes its
+    /// live-reloaded one).
+    pub fn submit_with(&self, spec: JobSpec, catalog: &Catalog) -> Result<Job, JobError> {
+        let job = self.build_job(spec, catalog)?;
+        self.publish(job)
+    }
+
+    /// Publishes a built job. The `queued` event is written first, so a
+    /// follower never sees a job without a log.
+    fn publish(&self, job: Job) -> Result<Job, JobError> {
         let log = self.home.events_path(&job.id);
         let mut writer = EventWriter::open(&log)?;
         writer.append(EventBody::Queued { attempts: 0, reason: None })?;
@@ -73,7 +90,36 @@ impl Local {
         Ok(job)
     }
 
-    fn build_job(&self, spec: JobSpec) -> Result<Job, JobError> {
+    fn build_job(&self, mut spec: JobSpec, catalog: &Catalog) -> Result<Job, JobError> {
+        let mut skills = Vec::new();
+        for name in &spec.skills {
+            let skill = catalog.get(name).ok_or_else(|| {
+                JobError::Invalid(format!("no skill named {name:?} (see `ctl skills list`)"))
+            })?;
+            if skills.iter().any(|s: &SkillSnapshot| s.name == skill.name) {
+                continue;
+            }
+            // A skill's metadata holds its defaults; what the job sets wins.
+            for (key, value) in &skill.metadata {
+                match key.as_str() {
+                    "model" => {
+                        spec.model.get_or_insert_with(|| value.clone());
+                    }
+                    "temperature" | "top_p" | "top_k" | "max_tokens" | "seed" => {
+                        let v = serde_json::from_str(value)
+                            .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
+                        spec.params.entry(key.clone()).or_insert(v);
+                    }
+                    _ => {}
+                }
+            }
+            skills.push(SkillSnapshot {
+                name: skill.name.clone(),
+                sha256: skill.sha256.clone(),
+                source: skill.path.clone(),
+                text: skill.text.clone(),
+            });
+        }
         let (provider, model) =
             self.config.resolve_model(spec.model.as_deref()).map_err(JobError::Invalid)?;
         let mut messages = Vec::new();
@@ -112,7 +158,80 @@ impl Local {
             traceparent: None,
             session_id: spec.session_id,
             parent_id: None,
+            skills,
         })
+    }
+
+    /// Submits a sibling of `id`: the same messages and the same skill
+    /// snapshots (not the skills' current files), with `model` and `params`
+    /// overriding the original's, and `parent_id` set to `id`.
+    pub fn replay(&self, id: &str, model: Option<&str>, params: Params) -> Result<Job, JobError> {
+        let dir = self.queue.locate(id).ok_or_else(|| JobError::NotFound(id.to_owned()))?;
+        let original = self.queue.read(dir, id).map_err(|e| read_error(id, e))?;
+        let model = match model {
+            Some(m) => {
+                let (provider, name) = self.config.resolve_model(Some(m)).map_err(JobError::Invalid)?;
+                format!("{provider}:{name}")
+            }
+            None => original.model.clone(),
+        };
+        let mut merged = original.params.clone();
+        merged.extend(params);
+        let job = Job {
+            id: queue::new_id(),
+            created_at: Timestamp::now(),
+            model,
+            params: merged,
+            parent_id: Some(original.id.clone()),
+            // A replay is an experiment, not a turn of the conversation.
+            session_id: None,
+            traceparent: None,
+            max_attempts: self.config.worker.max_attempts,
+            ..original
+        };
+        self.publish(job)
+    }
+
+    /// The job's family: the first job of its replay chain and every replay
+    /// of it (replays of replays too), oldest first.
+    pub fn siblings(&self, id: &str) -> Result<Vec<JobView>, JobError> {
+        let mut root = self.view(id)?;
+        for _ in 0..1000 {
+            let Some(parent) = root.parent_id.clone() else { break };
+            match self.view(&parent) {
+                Ok(p) => root = p,
+                Err(JobError::NotFound(_)) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        // Then down: finished replays from the store, live ones from the queue.
+        let mut live = Vec::new();
+        for dir in [Dir::Queued, Dir::Active] {
+            for id in self.queue.list(dir)? {
+                if let Ok(job) = self.queue.read(dir, &id) {
+                    live.push(job);
+                }
+            }
+        }
+        let mut family = vec![root];
+        let mut i = 0;
+        while i < family.len() && family.len() < 10_000 {
+            let parent = family[i].id.clone();
+            let mut kids = self.store.children(&parent)?;
+            for job in live.iter().filter(|j| j.parent_id.as_deref() == Some(parent.as_str())) {
+                if let Ok(v) = self.view(&job.id) {
+                    kids.push(v);
+                }
+            }
+            for kid in kids {
+                if !family.iter().any(|f| f.id == kid.id) {
+                    family.push(kid);
+                }
+            }
+            i += 1;
+        }
+        family.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(family)
     }
 
     /// Finds the one job whose id starts with `prefix` (case-insensitive).
@@ -298,5 +417,6 @@ pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
         params: job.params.clone(),
         session_id: job.session_id.clone(),
         parent_id: job.parent_id.clone(),
+        skills: job.skills.iter().map(SkillSnapshot::reference).collect(),
     }
 }

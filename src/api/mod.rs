@@ -65,6 +65,55 @@ pub struct JobSpec {
     pub priority: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// Skills to run the job with, by name (`ctl skills list`). Their
+    /// `metadata` defaults (model, temperature, ...) apply unless set here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
+}
+
+/// A skill exactly as a job used it: the SKILL.md text and its SHA-256, so
+/// the job (and any replay of it) runs that text even if the file changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SkillSnapshot {
+    pub name: String,
+    /// Lowercase hex SHA-256 of the SKILL.md bytes.
+    pub sha256: String,
+    /// Where it was read from: a path, or `builtin:NAME`.
+    pub source: String,
+    /// The whole SKILL.md.
+    pub text: String,
+}
+
+impl SkillSnapshot {
+    /// The instructions: the text after the YAML front matter.
+    pub fn instructions(&self) -> &str {
+        let text = self.text.trim_start_matches('\u{feff}');
+        let mut lines = text.split_inclusive('\n');
+        if lines.next().map(str::trim_end) != Some("---") {
+            return text.trim();
+        }
+        let mut pos = text.find('\n').map_or(text.len(), |i| i + 1);
+        for line in lines {
+            pos += line.len();
+            if line.trim_end() == "---" {
+                return text[pos..].trim();
+            }
+        }
+        text.trim()
+    }
+
+    /// Name, hash and source, without the text.
+    pub fn reference(&self) -> SkillRef {
+        SkillRef { name: self.name.clone(), sha256: self.sha256.clone(), source: self.source.clone() }
+    }
+}
+
+/// Which skill a job used: enough to tell versions apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SkillRef {
+    pub name: String,
+    pub sha256: String,
+    pub source: String,
 }
 
 /// A job as stored in the queue (`queue/_queue/<id>.json` and onwards).
@@ -95,6 +144,9 @@ pub struct Job {
     /// The job this one replays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Snapshots of the skills the job runs with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillSnapshot>,
 }
 
 impl Job {
@@ -259,6 +311,23 @@ pub struct JobView {
     pub params: Params,
     pub session_id: Option<String>,
     pub parent_id: Option<String>,
+    /// The skills the job ran with (name, hash, where from).
+    #[serde(default)]
+    pub skills: Vec<SkillRef>,
+}
+
+/// What to change in a replay; everything else is the original's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySpec {
+    /// `provider:model` (default: the original's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
+    pub model: Option<String>,
+    /// Parameters that override the original's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub params: Params,
 }
 
 /// The reply to a submit: `{"id": ...}`.
@@ -302,5 +371,27 @@ impl SseData {
         serde_json::from_value(serde_json::json!({
             "seq": self.seq, "ts": self.ts, "type": kind, "data": self.data
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skill_instructions_skip_the_front_matter() {
+        let snap = |text: &str| SkillSnapshot {
+            name: "x".into(),
+            sha256: String::new(),
+            source: String::new(),
+            text: text.into(),
+        };
+        assert_eq!(
+            snap("---\nname: x\ndescription: y\n---\n\n# Do\nthings\n").instructions(),
+            "# Do\nthings"
+        );
+        assert_eq!(snap("\u{feff}---\r\nname: x\r\n---\r\nbody").instructions(), "body");
+        assert_eq!(snap("no front matter").instructions(), "no front matter");
+        assert_eq!(snap("---\nunterminated").instructions(), "---\nunterminated");
     }
 }

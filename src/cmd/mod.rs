@@ -4,12 +4,16 @@
 
 pub mod cancel;
 pub mod completions;
+pub mod diff;
 pub mod doctor;
 pub mod jobs;
 pub mod man;
+pub mod replay;
 pub mod retry;
 pub mod serve;
 pub mod show;
+pub mod skills;
+pub mod stats;
 pub mod submit;
 pub mod tail;
 pub mod token;

@@ -11,6 +11,7 @@ use crate::api::{JobSpec, Params};
 ///
 /// Examples:
 ///   ctl submit prompt.md
+///   ctl submit --skill research --skill summarize question.md
 ///   echo "Summarise RFC 9110 in 5 bullets" | ctl submit --model local:tiny -
 ///   ctl submit --param temperature=0.2 --param max_tokens=400 --follow prompt.md
 #[derive(Debug, clap::Args)]
@@ -25,6 +26,10 @@ pub struct SubmitArgs {
     /// System prompt.
     #[arg(long)]
     pub system: Option<String>,
+    /// Skill to run the job with, repeatable (see `ctl skills list`). Its
+    /// metadata defaults (model, temperature) apply unless set here.
+    #[arg(short = 'k', long = "skill", value_name = "NAME")]
+    pub skills: Vec<String>,
     /// Generation parameter, repeatable: temperature=0.2, max_tokens=500, `stop=["\n\n"]`.
     /// Values are JSON when they parse as JSON, strings otherwise.
     #[arg(short, long = "param", value_name = "KEY=VALUE")]
@@ -46,6 +51,7 @@ impl SubmitArgs {
             system: self.system,
             params: parse_params(&self.params)?,
             priority: self.priority,
+            skills: self.skills,
             ..JobSpec::default()
         };
         let target = ctx.target()?;

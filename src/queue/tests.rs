@@ -22,6 +22,7 @@ fn job(priority: i32) -> Job {
         traceparent: None,
         session_id: None,
         parent_id: None,
+        skills: Vec::new(),
     }
 }
 

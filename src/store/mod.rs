@@ -19,13 +19,14 @@ mod stats;
 mod tokens;
 
 pub use sessions::{ChatMessage, SessionSummary};
-pub use stats::{Histogram, MetricsSnapshot, StatRow};
+pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};
 pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
 
 /// The migrations, in order. `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
+    ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -102,15 +103,16 @@ impl Store {
     /// the same job twice leaves one record.
     pub fn record(&self, job: &JobView) -> Result<(), StoreError> {
         let params_json = serde_json::to_string(&job.params).unwrap_or_else(|_| "{}".to_owned());
+        let skills_json = serde_json::to_string(&job.skills).unwrap_or_else(|_| "[]".to_owned());
         self.write(|tx| {
             let u = job.usage.as_ref();
             tx.execute(
                 "INSERT OR REPLACE INTO jobs (id, state, model, priority, prompt, created_at, started_at,
                     finished_at, attempts, max_attempts, worker, output, error, prompt_tokens,
                     completion_tokens, ttft_ms, tokens_per_s, duration_ms, usage_estimated, params,
-                    session_id, parent_id)
+                    session_id, parent_id, skills)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                    ?18, ?19, ?20, ?21, ?22)",
+                    ?18, ?19, ?20, ?21, ?22, ?23)",
                 params![
                     job.id,
                     job.state.as_str(),
@@ -134,6 +136,7 @@ impl Store {
                     params_json,
                     job.session_id,
                     job.parent_id,
+                    skills_json,
                 ],
             )?;
             Ok(())
@@ -169,6 +172,15 @@ impl Store {
         })
     }
 
+    /// Recorded jobs whose parent is `id` (replays of it), oldest first.
+    pub fn children(&self, id: &str) -> Result<Vec<JobView>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!("{SELECT} WHERE parent_id = ?1 ORDER BY id"))?;
+            let rows = stmt.query_map([id], row_to_view)?;
+            rows.collect()
+        })
+    }
+
     /// Ids of recorded jobs that start with `prefix` (at most `limit`).
     pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         self.read(|c| {
@@ -188,7 +200,7 @@ impl Store {
 
 const SELECT: &str = "SELECT id, state, model, priority, prompt, created_at, started_at, finished_at,
     attempts, max_attempts, worker, output, error, prompt_tokens, completion_tokens, ttft_ms,
-    tokens_per_s, duration_ms, usage_estimated, params, session_id, parent_id FROM jobs";
+    tokens_per_s, duration_ms, usage_estimated, params, session_id, parent_id, skills FROM jobs";
 
 fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
     let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
@@ -232,6 +244,7 @@ fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
         params: serde_json::from_str(&params_json).unwrap_or_default(),
         session_id: r.get(20)?,
         parent_id: r.get(21)?,
+        skills: serde_json::from_str(&r.get::<_, String>(22)?).unwrap_or_default(),
     })
 }
 

@@ -30,6 +30,21 @@ pub struct StatRow {
 
 /// A Prometheus histogram: `buckets[i]` counts observations `<= bounds[i]`
 /// (cumulative); `count` is the `+Inf` bucket.
+/// One finished job's usage, for grouping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRow {
+    pub model: String,
+    /// UTC day it finished, `YYYY-MM-DD`.
+    pub day: String,
+    pub state: String,
+    /// Names of the skills it used.
+    pub skills: Vec<String>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub ttft_ms: Option<f64>,
+    pub tokens_per_s: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Histogram {
     pub bounds: Vec<f64>,
@@ -62,6 +77,40 @@ impl Store {
     /// Finished jobs grouped by model and day, newest day first (models in
     /// name order within a day); only jobs finished at or after `since` when
     /// given.
+    /// One row per finished job (at or after `since` when given): what
+    /// [`crate::stats::group`] aggregates by model, day or skill.
+    pub fn usage_rows(&self, since: Option<Timestamp>) -> Result<Vec<UsageRow>, StoreError> {
+        let (second, exact) = match since {
+            Some(t) => {
+                let second = format!("{t:.0}");
+                (second.trim_end_matches('Z').to_owned(), format!("{t:.9}"))
+            }
+            None => (String::new(), String::new()),
+        };
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT model, substr(finished_at, 1, 10), state, skills, COALESCE(prompt_tokens, 0),
+                    COALESCE(completion_tokens, 0), ttft_ms, tokens_per_s
+                 FROM jobs WHERE finished_at >= ?1 AND {FINISHED_AT_PADDED} >= ?2 ORDER BY id"
+            ))?;
+            stmt.query_map([&second, &exact], |r| {
+                let skills: String = r.get(3)?;
+                let skills: Vec<crate::api::SkillRef> = serde_json::from_str(&skills).unwrap_or_default();
+                Ok(UsageRow {
+                    model: r.get(0)?,
+                    day: r.get(1)?,
+                    state: r.get(2)?,
+                    skills: skills.into_iter().map(|s| s.name).collect(),
+                    prompt_tokens: r.get::<_, i64>(4)? as u64,
+                    completion_tokens: r.get::<_, i64>(5)? as u64,
+                    ttft_ms: r.get(6)?,
+                    tokens_per_s: r.get(7)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
     pub fn stats_by_model_day(&self, since: Option<Timestamp>) -> Result<Vec<StatRow>, StoreError> {
         // `finished_at >= ?1` (the whole second) lets the index on
         // finished_at find the range; the padded form decides exactly.

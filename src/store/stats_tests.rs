@@ -47,6 +47,7 @@ fn job(
         params: Params::default(),
         session_id: None,
         parent_id: None,
+        skills: Vec::new(),
     }
 }
 

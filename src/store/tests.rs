@@ -26,6 +26,7 @@ fn view(id: &str, state: JobState) -> JobView {
         params: [("temperature".to_owned(), serde_json::json!(0.2))].into(),
         session_id: None,
         parent_id: None,
+        skills: Vec::new(),
     }
 }
 

@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, ErrorBody};
-use crate::api::{Created, Event, JobPage, JobSpec, JobState, JobView, SseData, StateReply};
+use crate::api::{Created, Event, JobPage, JobSpec, JobState, JobView, ReplaySpec, SseData, StateReply};
 use crate::jobs::CancelOutcome;
 
 /// `POST /jobs`: queue a job; 202 with its id.
@@ -26,7 +26,8 @@ pub async fn submit(
     body: Result<Json<JobSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let Json(spec) = body?;
-    let job = state.blocking(move |l| Ok(l.submit(spec)?)).await?;
+    let catalog = state.skills();
+    let job = state.blocking(move |l| Ok(l.submit_with(spec, &catalog)?)).await?;
     Ok((StatusCode::ACCEPTED, Json(Created { id: job.id })))
 }
 
@@ -220,4 +221,70 @@ fn to_sse(ev: &Event) -> SseEvent {
         .event(ev.body.kind())
         .json_data(SseData { seq: ev.seq, ts: ev.ts, data })
         .unwrap_or_default()
+}
+
+/// `POST /jobs/{id}/replay`: a sibling with the same messages and skill
+/// snapshots; `model` and `params` override the original's.
+#[utoipa::path(post, path = "/jobs/{id}/replay", tag = "jobs", params(JobPath), request_body = ReplaySpec, security(("bearer" = []), ("cookie" = [])),
+    responses((status = 202, description = "the replay is queued", body = Created), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody),
+        (status = 415, description = "not JSON", body = ErrorBody), (status = 422, description = "unknown or ill-typed fields", body = ErrorBody)))]
+pub async fn replay(
+    State(state): State<AppState>,
+    Path(JobPath { id }): Path<JobPath>,
+    body: Result<Json<ReplaySpec>, JsonRejection>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let Json(spec) = body?;
+    let job = state
+        .blocking(move |l| {
+            let id = l.resolve(&id)?;
+            Ok(l.replay(&id, spec.model.as_deref(), spec.params)?)
+        })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(Created { id: job.id })))
+}
+
+/// `GET /jobs/{id}/siblings`: the first job of the replay chain and every
+/// replay of it, oldest first.
+#[utoipa::path(get, path = "/jobs/{id}/siblings", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "the family, oldest first", body = JobPage), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
+pub async fn siblings(
+    State(state): State<AppState>,
+    Path(JobPath { id }): Path<JobPath>,
+) -> Result<Json<JobPage>, ApiError> {
+    let jobs = state
+        .blocking(move |l| {
+            let id = l.resolve(&id)?;
+            Ok(l.siblings(&id)?)
+        })
+        .await?;
+    Ok(Json(JobPage { jobs, next: None }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiffQuery {
+    /// First job (id or unique prefix).
+    #[param(pattern = "^[0-9A-Za-z]{1,26}$")]
+    a: String,
+    /// Second job (id or unique prefix).
+    #[param(pattern = "^[0-9A-Za-z]{1,26}$")]
+    b: String,
+}
+
+/// `GET /diff?a=&b=`: the outputs' unified diff and the fields that differ.
+#[utoipa::path(get, path = "/diff", tag = "jobs", params(DiffQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "the comparison", body = crate::diff::JobDiff), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    query: Result<Query<DiffQuery>, QueryRejection>,
+) -> Result<Json<crate::diff::JobDiff>, ApiError> {
+    let Query(q) = query?;
+    let d = state
+        .blocking(move |l| {
+            let a = l.view(&l.resolve(&q.a)?)?;
+            let b = l.view(&l.resolve(&q.b)?)?;
+            Ok(crate::diff::diff(&a, &b))
+        })
+        .await?;
+    Ok(Json(d))
 }

@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod jobs;
 mod sessions;
+mod skills;
 mod system;
 
 use std::future::Future;
@@ -25,6 +26,7 @@ pub use error::{ApiError, ErrorBody};
 
 use crate::events::Hub;
 use crate::jobs::Local;
+use crate::skills::{Catalog, LiveCatalog};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -34,6 +36,7 @@ pub struct AppState {
 
 struct Inner {
     local: Local,
+    skills: LiveCatalog,
     hub: Arc<Hub>,
     shutdown: watch::Receiver<bool>,
     started: std::time::Instant,
@@ -43,7 +46,13 @@ impl AppState {
     /// State for a server on `local`; `shutdown` turning true ends SSE streams.
     pub fn new(local: Local, shutdown: watch::Receiver<bool>) -> Self {
         let hub = Hub::new(local.home.events_dir());
-        Self { inner: Arc::new(Inner { local, hub, shutdown, started: std::time::Instant::now() }) }
+        let skills = LiveCatalog::start(crate::skills::search_path(&local.config));
+        Self { inner: Arc::new(Inner { local, skills, hub, shutdown, started: std::time::Instant::now() }) }
+    }
+
+    /// The skills as of now (reloaded when their files change).
+    pub fn skills(&self) -> Arc<Catalog> {
+        self.inner.skills.current()
     }
 
     pub fn local(&self) -> &Local {
@@ -67,6 +76,7 @@ impl AppState {
     tags(
         (name = "jobs", description = "Submit, inspect, steer and stream jobs"),
         (name = "sessions", description = "Chat sessions"),
+        (name = "skills", description = "Agent Skills packages jobs can use"),
         (name = "system", description = "Health, metrics, models, stats"),
         (name = "auth", description = "Browser login"),
     )
@@ -98,6 +108,11 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::retry))
         .routes(routes!(jobs::events))
+        .routes(routes!(jobs::replay))
+        .routes(routes!(jobs::siblings))
+        .routes(routes!(jobs::diff))
+        .routes(routes!(skills::list))
+        .routes(routes!(skills::show))
         .routes(routes!(sessions::create, sessions::list))
         .routes(routes!(sessions::show, sessions::delete, sessions::rename))
         .routes(routes!(sessions::send))

@@ -175,6 +175,7 @@ pub async fn send(
     if body.content.trim().is_empty() {
         return Err(ApiError::bad_request("content is empty"));
     }
+    let catalog = state.skills();
     let sent = state
         .blocking(move |l| {
             if l.store.get_session(&id)?.is_none() {
@@ -198,7 +199,7 @@ pub async fn send(
                 session_id: Some(id.clone()),
                 ..JobSpec::default()
             };
-            let job = l.submit(spec)?;
+            let job = l.submit_with(spec, &catalog)?;
             let message = ChatMessage {
                 id: new_id(),
                 session_id: id,

@@ -1,13 +1,14 @@
 //! Running one claimed job: attempts, streaming into the event log,
 //! cancellation, retries with backoff, and the durable finish.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::Shared;
-use crate::api::{EventBody, Job, JobState, Role, Usage};
+use crate::api::{EventBody, Job, JobState, Message, Role, Usage};
 use crate::events::{self, EventWriter, Summary};
 use crate::jobs::view_of;
 use crate::provider::{ChatEvent, ChatRequest, ProviderError};
@@ -151,7 +152,7 @@ async fn attempt_once(
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e),
     };
-    let req = ChatRequest { model, messages: job.messages.clone(), params: job.params.clone() };
+    let req = ChatRequest { model, messages: request_messages(job), params: job.params.clone() };
     let t0 = Instant::now();
     let mut cancel_tick = tokio::time::interval(CANCEL_POLL);
     let queue = &shared.local.queue;
@@ -223,6 +224,21 @@ async fn attempt_once(
         },
         finish_reason,
     }
+}
+
+/// The conversation sent to the model: the instructions of the job's skill
+/// snapshots first, as one system message, then the job's own messages.
+fn request_messages(job: &Job) -> Vec<Message> {
+    if job.skills.is_empty() {
+        return job.messages.clone();
+    }
+    let mut text = String::from("Follow the instructions of these skills.\n");
+    for skill in &job.skills {
+        let _ = write!(text, "\n<skill name=\"{}\">\n{}\n</skill>\n", skill.name, skill.instructions());
+    }
+    let mut out = vec![Message::new(Role::System, text)];
+    out.extend(job.messages.iter().cloned());
+    out
 }
 
 /// Resolves once the worker asks running jobs to stop.

@@ -6,3 +6,5 @@ mod cli;
 mod crash;
 mod e2e;
 mod helper;
+mod provenance;
+mod skills;

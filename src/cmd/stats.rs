@@ -1,0 +1,109 @@
+//! `ctl stats`: usage over finished jobs.
+
+use anyhow::bail;
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{CellAlignment, Table};
+
+use super::Context;
+use crate::stats::{Group, GroupBy};
+
+/// Usage over finished jobs: jobs, failures, tokens, median time to first
+/// token and tokens/s, and cost when the config has a price table.
+///
+/// Examples:
+///   ctl stats
+///   ctl stats --since 7d --by day
+///   ctl stats --by skill --json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct StatsArgs {
+    /// Only jobs that finished within this long ago: 90m, 36h, 7d, 4w.
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<jiff::SignedDuration>,
+    /// How to group.
+    #[arg(long, value_enum, default_value = "model")]
+    pub by: GroupBy,
+}
+
+impl StatsArgs {
+    pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
+        if ctx.global.server.is_some() {
+            bail!("ctl stats reads the local data directory; on a server use GET /api/v1/stats");
+        }
+        let local = ctx.local()?;
+        let since = match self.since {
+            Some(d) => Some(jiff::Timestamp::now().checked_sub(d)?),
+            None => None,
+        };
+        let by = self.by;
+        let groups = super::blocking(move || {
+            let rows = local.store.usage_rows(since)?;
+            Ok(crate::stats::group(&rows, by, &local.config.prices))
+        })
+        .await?;
+        if ctx.json() {
+            super::print_json(&groups)?;
+        } else if groups.is_empty() {
+            eprintln!("no finished jobs{}", if since.is_some() { " in that time" } else { "" });
+        } else {
+            println!("{}", table(&groups, by));
+        }
+        Ok(0)
+    }
+}
+
+fn table(groups: &[Group], by: GroupBy) -> Table {
+    let mut t = Table::new();
+    let key = match by {
+        GroupBy::Model => "MODEL",
+        GroupBy::Day => "DAY",
+        GroupBy::Skill => "SKILL",
+    };
+    t.load_style(UTF8_BORDERS_ONLY).set_header([
+        key,
+        "JOBS",
+        "FAILED",
+        "PROMPT TOK",
+        "COMPL TOK",
+        "TTFT P50",
+        "TOK/S P50",
+        "COST",
+    ]);
+    for g in groups {
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ms"));
+        let rate = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+        let cost = g.cost.map_or_else(|| "-".to_owned(), |c| format!("{c:.4}"));
+        t.add_row([
+            g.key.clone(),
+            g.jobs.to_string(),
+            (g.failed + g.cancelled).to_string(),
+            g.prompt_tokens.to_string(),
+            g.completion_tokens.to_string(),
+            ms(g.median_ttft_ms),
+            rate(g.median_tokens_per_s),
+            cost,
+        ]);
+    }
+    for i in 1..8 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// `90m`, `36h`, `7d`, `4w` (or anything jiff's friendly format takes).
+fn parse_duration(s: &str) -> Result<jiff::SignedDuration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 90m, 36h, 7d or 4w"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{s:?} is not a duration like 90m, 36h, 7d or 4w")),
+    };
+    Ok(jiff::SignedDuration::from_secs(n.saturating_mul(secs)))
+}
