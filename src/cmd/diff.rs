@@ -79,3 +79,56 @@ pub fn render(d: &JobDiff, color: bool) -> String {
 fn short(id: &str) -> String {
     id.chars().take(10).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::FieldDiff;
+
+    /// The human form, pinned: a change here is a change users see.
+    #[test]
+    fn render_snapshot() {
+        let d = JobDiff {
+            a: "01JDQ7T3ZK4M8X2B6N0C5V9WAE".into(),
+            b: "01JDQ7V0000000000000000000".into(),
+            unified: "--- 01JDQ7T3ZK4M8X2B6N0C5V9WAE\n+++ 01JDQ7V0000000000000000000\n@@ -1,2 +1,2 @@\n same\n-old line\n+new line\n"
+                .into(),
+            same_output: false,
+            fields: vec![
+                FieldDiff { field: "model".into(), a: Some("local:tiny".into()), b: Some("ollama:qwen2.5:7b".into()) },
+                FieldDiff { field: "params.seed".into(), a: None, b: Some("3".into()) },
+            ],
+        };
+        let expected = "\
+--- 01JDQ7T3ZK4M8X2B6N0C5V9WAE
++++ 01JDQ7V0000000000000000000
+@@ -1,2 +1,2 @@
+ same
+-old line
++new line
+
+┌──────────────────────────────────────────────┐
+│ FIELD         01JDQ7T3ZK   01JDQ7V000        │
+╞══════════════════════════════════════════════╡
+│ model         local:tiny   ollama:qwen2.5:7b │
+│ params.seed   -            3                 │
+└──────────────────────────────────────────────┘
+";
+        assert_eq!(render(&d, false), expected);
+        let colored = render(&d, true);
+        assert!(colored.contains("\x1b[31m-old line\x1b[0m") && colored.contains("\x1b[32m+new line\x1b[0m"));
+        assert!(colored.contains("--- 01JDQ7T3ZK4M8X2B6N0C5V9WAE\n"), "headers stay plain");
+    }
+
+    #[test]
+    fn identical_outputs_say_so() {
+        let d = JobDiff {
+            a: "a".into(),
+            b: "b".into(),
+            unified: String::new(),
+            same_output: true,
+            fields: vec![],
+        };
+        assert_eq!(render(&d, false), "outputs are identical\n\nsame model, parameters, skills and usage\n");
+    }
+}

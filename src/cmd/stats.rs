@@ -107,3 +107,44 @@ fn parse_duration(s: &str) -> Result<jiff::SignedDuration, String> {
     };
     Ok(jiff::SignedDuration::from_secs(n.saturating_mul(secs)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The human form, pinned: a change here is a change users see.
+    #[test]
+    fn table_snapshot() {
+        let g = |key: &str, jobs, failed, p, c, ttft, rate, cost| Group {
+            key: key.into(),
+            jobs,
+            failed,
+            cancelled: 0,
+            prompt_tokens: p,
+            completion_tokens: c,
+            median_ttft_ms: ttft,
+            median_tokens_per_s: rate,
+            cost,
+        };
+        let groups = vec![
+            g("local:tiny", 12, 1, 340, 2048, Some(3.2), Some(812.5), None),
+            g("openai:gpt-4.1-mini", 3, 0, 12_000, 900, Some(410.0), Some(61.0), Some(0.00624)),
+        ];
+        let expected = "\
+┌──────────────────────────────────────────────────────────────────────────────────────────────┐
+│ MODEL                 JOBS   FAILED   PROMPT TOK   COMPL TOK   TTFT P50   TOK/S P50     COST │
+╞══════════════════════════════════════════════════════════════════════════════════════════════╡
+│ local:tiny              12        1          340        2048       3 ms       812.5        - │
+│ openai:gpt-4.1-mini      3        0        12000         900     410 ms        61.0   0.0062 │
+└──────────────────────────────────────────────────────────────────────────────────────────────┘";
+        assert_eq!(table(&groups, GroupBy::Model).to_string(), expected);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90m").unwrap(), jiff::SignedDuration::from_secs(5400));
+        assert_eq!(parse_duration("7d").unwrap(), jiff::SignedDuration::from_secs(7 * 86_400));
+        assert!(parse_duration("7 days").is_err());
+        assert!(parse_duration("d").is_err());
+    }
+}
