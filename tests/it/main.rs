@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod crash;
 mod e2e;
+mod faults;
 mod helper;
 mod provenance;
 mod skills;
