@@ -188,21 +188,33 @@ impl Config {
             Some(p) => (Some(p.to_path_buf()), true),
             None => (default_path(), false),
         };
-        let mut table = toml::Table::new();
+        let mut text = String::new();
         if let Some(path) = &path {
             match std::fs::read_to_string(path) {
-                Ok(text) => {
-                    table = text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-                        path: path.clone(),
-                        message: one_line(&e.to_string()),
-                    })?;
-                }
+                Ok(t) => text = t,
                 Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(source) => {
                     return Err(ConfigError::Read { path: path.clone(), source });
                 }
             }
         }
+        Self::parse(&text, path.as_deref(), env)
+    }
+
+    /// Parses config text (as read from `path`, named in errors) and applies
+    /// `CTL_…` overrides from `env`.
+    pub fn parse<I>(text: &str, path: Option<&Path>, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let path = path.map(Path::to_path_buf);
+        let mut table = text.parse::<toml::Table>().map_err(|e| {
+            let message = one_line(&e.to_string());
+            match &path {
+                Some(path) => ConfigError::Parse { path: path.clone(), message },
+                None => ConfigError::Invalid(message),
+            }
+        })?;
         apply_env(&mut table, env)?;
         let config: Self = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
             let message = one_line(&e.to_string());

@@ -106,6 +106,23 @@ pub trait Provider: Send + Sync {
     fn models(&self) -> BoxFuture<'_, Result<Vec<ModelInfo>, ProviderError>>;
 }
 
+/// Decodes a recorded chat response body as `kind`'s backend does, fed in
+/// the given chunks: the stream parsers without a network, for fuzzing.
+#[doc(hidden)]
+pub async fn decode_recorded(
+    kind: ProviderKind,
+    chunks: Vec<bytes::Bytes>,
+) -> Vec<Result<ChatEvent, ProviderError>> {
+    use futures_util::StreamExt;
+    let body = futures_util::stream::iter(chunks.into_iter().map(Ok));
+    let stream = match kind {
+        ProviderKind::Ollama => ollama::decode_chat(body),
+        ProviderKind::Openai => openai::decode_chat(body),
+        ProviderKind::Anthropic => anthropic::decode_chat(body),
+    };
+    stream.collect().await
+}
+
 /// Timeouts shared by every backend.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod e2e;
 mod faults;
+mod fuzz_corpus;
 mod helper;
 mod provenance;
 mod skills;

@@ -1,0 +1,9 @@
+//! The config loader never panics on any text.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = ctl::config::Config::parse(text, None, std::iter::empty());
+    }
+});
