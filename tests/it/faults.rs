@@ -116,6 +116,30 @@ fn a_failing_publish_rename_publishes_nothing() {
     }
 }
 
+/// A `ctl worker -v` under strace whose every rename of `path` fails with
+/// EIO (strace cannot stop injecting, so a test replaces it afterwards with
+/// a clean worker). Returns the process and its log file.
+fn worker_failing_renames_of(
+    env: &Env,
+    path: &std::path::Path,
+    name: &str,
+) -> (std::process::Child, std::path::PathBuf) {
+    let log = env.dir.path().join(format!("{name}.log"));
+    let child = std::process::Command::new("strace")
+        .args(["-f", "-o", "/dev/null", "-e", "quiet=all", "-P"])
+        .arg(path)
+        .args(["-e", "trace=rename,renameat,renameat2", "-e", "inject=rename,renameat,renameat2:error=EIO"])
+        .arg(env!("CARGO_BIN_EXE_ctl"))
+        .args(["worker", "-v"])
+        .env("CTL_HOME", &env.home)
+        .env("CTL_CONFIG", &env.config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (child, log)
+}
+
 #[test]
 fn a_failing_claim_rename_leaves_the_job_queued_and_the_worker_running() {
     let env = Env::new();
@@ -124,18 +148,7 @@ fn a_failing_claim_rename_leaves_the_job_queued_and_the_worker_running() {
     // The first claim attempts fail with EIO; the worker must log, keep the
     // job queued, and keep going. strace can't un-inject, so the worker is
     // replaced by a clean one afterwards.
-    let mut c = std::process::Command::new("strace");
-    c.args(["-f", "-o", "/dev/null", "-e", "quiet=all", "-P"])
-        .arg(&queued)
-        .args(["-e", "trace=rename,renameat,renameat2", "-e", "inject=rename,renameat,renameat2:error=EIO"])
-        .arg(env!("CARGO_BIN_EXE_ctl"))
-        .args(["worker", "-v"])
-        .env("CTL_HOME", &env.home)
-        .env("CTL_CONFIG", &env.config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(env.dir.path().join("claim.log")).unwrap());
-    let mut child = c.spawn().unwrap();
-    let log = env.dir.path().join("claim.log");
+    let (mut child, log) = worker_failing_renames_of(&env, &queued, "claim");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !std::fs::read_to_string(&log).unwrap_or_default().contains("Input/output error") {
         assert!(
@@ -160,18 +173,7 @@ fn a_failing_finish_never_reports_completion_and_the_next_start_recovers() {
     let active = env.queue_dir("_active").join(format!("{id}.json"));
     // Every rename of the active job file fails: the job ran, its `done` is
     // durable, but it cannot be moved to _completed.
-    let mut c = std::process::Command::new("strace");
-    c.args(["-f", "-o", "/dev/null", "-e", "quiet=all", "-P"])
-        .arg(&active)
-        .args(["-e", "trace=rename,renameat,renameat2", "-e", "inject=rename,renameat,renameat2:error=EIO"])
-        .arg(env!("CARGO_BIN_EXE_ctl"))
-        .args(["worker", "-v"])
-        .env("CTL_HOME", &env.home)
-        .env("CTL_CONFIG", &env.config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(env.dir.path().join("finish.log")).unwrap());
-    let mut child = c.spawn().unwrap();
-    let log = env.dir.path().join("finish.log");
+    let (mut child, log) = worker_failing_renames_of(&env, &active, "finish");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !std::fs::read_to_string(&log).unwrap_or_default().contains("cannot finish the job") {
         assert!(
