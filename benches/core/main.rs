@@ -1,0 +1,96 @@
+//! Core benchmarks of ctl, each against a physical baseline measured in the
+//! same run, interleaved with it: these machines are shared, and an
+//! absolute disk figure swings by several times within minutes.
+//!
+//! Run with `bench/run [--quick]`, which builds this in release mode, runs
+//! it, and puts the results into BENCHMARKS.md. On its own:
+//! `cargo bench --bench core -- [--quick]` writes `target/bench/summary.json`
+//! and `target/bench/results.md`.
+//!
+//! Environment: `CTL_BENCH_DIR` (where data directories go, default
+//! `target/bench/work`), `CTL_BENCH_OUT` (default `target/bench`),
+//! `CTL_BENCH_ONLY` (comma-separated sections: queue, pickup, append, ttft,
+//! fanout, up, recovery, llm), `CTL_BENCH_WRAP` (a profiler command every
+//! `ctl` process runs under), and `CTL_BENCH_LLM_URL` (+
+//! `CTL_BENCH_LLM_MODEL`, default `tiny`): an OpenAI-compatible server's
+//! `/v1` URL for the rows against a real model.
+
+mod append;
+mod pickup;
+mod queue;
+mod recovery;
+mod report;
+mod stream;
+mod up;
+mod upstream;
+mod util;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use report::{Machine, Report};
+use upstream::Upstream;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == up::BASELINE_FLAG) {
+        up::baseline_server();
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Option<Vec<String>> =
+        std::env::var("CTL_BENCH_ONLY").ok().map(|s| s.split(',').map(|p| p.trim().to_owned()).collect());
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|p| p == name));
+    let pick = |q: usize, full: usize| if quick { q } else { full };
+    let t0 = Instant::now();
+    let upstream = Upstream::start();
+    let url = upstream.url.clone();
+    let mut report = Report::default();
+    let section = |name: &str| eprintln!("== {name} ({:.0} s)", t0.elapsed().as_secs_f64());
+
+    if wanted("queue") {
+        section("queue_durable_ratio");
+        queue::bench(&mut report, &url, 5, pick(200, 1000));
+    }
+    if wanted("pickup") {
+        section("pickup");
+        let (n, rate) = if quick { (200, 20.0) } else { (1000, 10.0) };
+        pickup::bench(&mut report, &url, n, rate, 5);
+    }
+    if wanted("append") {
+        section("append_tokens_per_s");
+        append::bench(&mut report, 5, pick(100_000, 200_000));
+    }
+    if wanted("ttft") {
+        section("ttft_overhead_p50_ms");
+        stream::bench_ttft(&mut report, &url, "bench", pick(20, 50), Some("ttft_overhead_p50_ms"));
+    }
+    if wanted("fanout") {
+        section("sse_fanout_tokens_per_s");
+        stream::bench_fanout(&mut report, &upstream, 100, pick(10_000, 20_000), 5);
+    }
+    if wanted("up") {
+        section("ready_ms, idle_rss_mb");
+        up::bench(&mut report, &url, 5, Duration::from_secs(if quick { 10 } else { 60 }));
+    }
+    if wanted("recovery") {
+        section("recovery_10k_ms");
+        recovery::bench(&mut report, &url, 5, 10_000);
+    }
+    match std::env::var("CTL_BENCH_LLM_URL") {
+        Ok(llm) if wanted("llm") => {
+            let model = std::env::var("CTL_BENCH_LLM_MODEL").unwrap_or_else(|_| "tiny".into());
+            section("against CTL_BENCH_LLM_URL");
+            queue::bench_llm(&mut report, &llm, &model, pick(100, 300));
+            stream::bench_ttft(&mut report, &llm, &model, pick(10, 30), None);
+        }
+        Ok(_) => {}
+        Err(_) => eprintln!("CTL_BENCH_LLM_URL not set: skipping the rows against a real model server"),
+    }
+    drop(upstream);
+
+    let out = std::env::var_os("CTL_BENCH_OUT").map_or_else(|| PathBuf::from("target/bench"), PathBuf::from);
+    let mode = if quick { "quick" } else { "full" };
+    report.write(&out, &Machine::detect(), mode, t0.elapsed().as_secs_f64());
+    print!("{}", std::fs::read_to_string(out.join("results.md")).unwrap());
+}

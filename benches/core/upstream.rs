@@ -1,0 +1,148 @@
+//! The fast upstream: a minimal OpenAI-compatible server that streams
+//! tokens as fast as it can, so the streaming benchmarks measure ctl and
+//! not a model.
+//!
+//! `POST /v1/chat/completions` streams `max_tokens` (default 16) chunks of
+//! one token each, a finish chunk (`"finish_reason": "length"`), a usage
+//! chunk and `[DONE]`; `GET /v1/models` lists one model. A request whose
+//! body has `"bench_hold": true` waits at the gate until the benchmark
+//! releases it, so many readers can be lined up before the first token.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use tokio::sync::Semaphore;
+
+/// The text of every token: four bytes, about an average English token.
+pub const TOKEN: &str = " tok";
+
+/// How every token chunk line starts (a reader counts tokens with it).
+pub const TOKEN_PREFIX: &[u8] = br#"data: {"choices":[{"index":0,"delta":{"content""#;
+
+/// Token chunks per write after the first (which goes out alone, so time to
+/// first token is not held back by batching).
+const BATCH: usize = 64;
+
+struct Gate {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+}
+
+/// A running fast upstream; stops when dropped.
+pub struct Upstream {
+    /// Base URL including `/v1`, as ctl's provider config wants it.
+    pub url: String,
+    gate: Arc<Gate>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Upstream {
+    /// Binds 127.0.0.1:0 and serves on a runtime of its own (one thread).
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("upstream")
+            .enable_all()
+            .build()
+            .unwrap();
+        let gate = Arc::new(Gate { permits: Semaphore::new(0), waiting: AtomicUsize::new(0) });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(models))
+            .with_state(gate.clone());
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Small writes go out at once: no Nagle delay waiting for an ACK.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Self { url: format!("http://{addr}/v1"), gate, runtime: Some(runtime) }
+    }
+
+    /// Requests waiting at the gate now.
+    pub fn waiting(&self) -> usize {
+        self.gate.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Lets `n` held requests go.
+    pub fn release(&self, n: usize) {
+        self.gate.permits.add_permits(n);
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+async fn models() -> impl IntoResponse {
+    axum::Json(serde_json::json!({
+        "object": "list",
+        "data": [{ "id": "bench", "object": "model", "owned_by": "bench" }]
+    }))
+}
+
+async fn chat(State(gate): State<Arc<Gate>>, body: Bytes) -> Response {
+    let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let n = req["max_tokens"].as_u64().unwrap_or(16) as usize;
+    let usage = req["stream_options"]["include_usage"].as_bool() == Some(true);
+    let prompt_chars: usize = req["messages"]
+        .as_array()
+        .map_or(0, |m| m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum());
+    if req["bench_hold"].as_bool() == Some(true) {
+        gate.waiting.fetch_add(1, Ordering::SeqCst);
+        if let Ok(permit) = gate.permits.acquire().await {
+            permit.forget();
+        }
+        gate.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+    let tail = {
+        let mut t = String::from(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"object\":\"chat.completion.chunk\",\"model\":\"bench\"}\n\n",
+        );
+        if usage {
+            let p = prompt_chars.div_ceil(4);
+            let _ = write!(
+                t,
+                "data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":{p},\"completion_tokens\":{n},\"total_tokens\":{}}}}}\n\n",
+                p + n
+            );
+        }
+        t.push_str("data: [DONE]\n\n");
+        Bytes::from(t)
+    };
+    // 0 tokens sent so far; the first chunk carries one token, then BATCH at a time.
+    let chunks = futures_util::stream::unfold((0usize, Some(tail)), move |(sent, tail)| async move {
+        if sent < n {
+            let k = if sent == 0 { 1 } else { BATCH.min(n - sent) };
+            let mut buf = Vec::with_capacity(k * 128);
+            for _ in 0..k {
+                buf.extend_from_slice(TOKEN_PREFIX);
+                buf.extend_from_slice(b":\"");
+                buf.extend_from_slice(TOKEN.as_bytes());
+                buf.extend_from_slice(
+                    b"\"},\"finish_reason\":null}],\"object\":\"chat.completion.chunk\",\"model\":\"bench\"}\n\n",
+                );
+            }
+            return Some((Ok::<_, std::io::Error>(Bytes::from(buf)), (sent + k, tail)));
+        }
+        tail.map(|t| (Ok(t), (sent, None)))
+    });
+    (
+        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
