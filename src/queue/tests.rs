@@ -123,8 +123,7 @@ impl FakeDead {
         let id = new_id();
         let lock = workers.join(format!("{id}.lock"));
         std::fs::write(&lock, b"pid 0\n").unwrap();
-        std::fs::create_dir_all(workers.join(format!("{id}.claims"))).unwrap();
-        std::fs::write(workers.join(format!("{id}.claims")).join(job), b"").unwrap();
+        std::fs::write(workers.join(format!("{id}.claims")), format!("+{job}\n")).unwrap();
         Self { lock }
     }
 }
