@@ -47,7 +47,7 @@ impl WorkerLease {
     }
 
     /// The file this worker records its claims in.
-    pub fn claim_path(&self, _job_id: &str) -> PathBuf {
+    pub fn claims_path(&self) -> PathBuf {
         self.claims_path.clone()
     }
 

@@ -151,7 +151,7 @@ impl Queue {
     /// Tries to take a queued job. The worker's intent is recorded first so
     /// that recovery never mistakes a fresh claim for an orphan.
     pub fn claim(&self, id: &str, lease: &WorkerLease) -> Result<Claim, QueueError> {
-        lease.intend(id).map_err(io("record claim of", lease.claim_path(id)))?;
+        lease.intend(id).map_err(io("record claim of", lease.claims_path()))?;
         let from = self.path(Dir::Queued, id);
         let to = self.path(Dir::Active, id);
         if let Err(e) = std::fs::rename(&from, &to) {

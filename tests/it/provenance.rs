@@ -98,19 +98,7 @@ fn skills_are_snapshotted_and_replays_use_the_snapshot() {
     // The family, oldest first, over the API.
     let token = env.token("t");
     let srv = env.serve();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let family: Value = rt.block_on(async {
-        ctl::provider::install_crypto();
-        reqwest::Client::new()
-            .get(format!("{}/api/v1/jobs/{r2}/siblings", srv.url))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let family = srv.get_json(&token, &format!("/api/v1/jobs/{r2}/siblings"));
     let ids: Vec<&str> =
         family["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [a.as_str(), r.as_str(), r2.as_str()]);
@@ -139,21 +127,7 @@ fn the_server_sees_skill_changes_within_two_seconds() {
     env.set("CTL_SKILLS_PATH", skills.to_str().unwrap());
     let token = env.token("t");
     let srv = env.serve();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let list = || -> Vec<Value> {
-        rt.block_on(async {
-            ctl::provider::install_crypto();
-            reqwest::Client::new()
-                .get(format!("{}/api/v1/skills", srv.url))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        })
-    };
+    let list = || -> Vec<Value> { serde_json::from_value(srv.get_json(&token, "/api/v1/skills")).unwrap() };
     let find = |name: &str| list().into_iter().find(|s| s["name"] == name);
     assert!(find("summarize").is_some(), "built-ins are listed");
     let wait = |what: &str, ok: &dyn Fn() -> bool| {

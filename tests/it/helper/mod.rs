@@ -203,6 +203,24 @@ pub struct Server {
     pub url: String,
 }
 
+impl Server {
+    /// `GET path` with a bearer token, from a synchronous test; the JSON body.
+    pub fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            ctl::provider::install_crypto();
+            let resp = reqwest::Client::new()
+                .get(format!("{}{path}", self.url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+            resp.json().await.unwrap()
+        })
+    }
+}
+
 /// A background `ctl` process, SIGKILLed on drop.
 pub struct Proc {
     pub child: Child,
