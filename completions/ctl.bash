@@ -844,7 +844,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__serve)
-            opts="-v -h -V --listen --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --listen --openapi --home --config --server --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -190,6 +190,7 @@ complete -c ctl -n "__fish_ctl_using_subcommand serve" -l listen -d 'Address to 
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l openapi -d 'Print the API\'s OpenAPI 3 document (JSON) and exit, e.g. to generate a client'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'

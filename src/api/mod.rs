@@ -222,17 +222,18 @@ pub struct Usage {
 }
 
 /// One line of a job's event log (`events/<id>.ndjson`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// 0, 1, 2, ... within one job; the SSE `id`.
     pub seq: u64,
+    #[schema(value_type = String, format = DateTime)]
     pub ts: Timestamp,
     #[serde(flatten)]
     pub body: EventBody,
 }
 
 /// The typed part of an event: `{"type": ..., "data": {...}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum EventBody {
     /// The job is (again) waiting for a worker. `attempts` is how many

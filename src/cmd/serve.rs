@@ -16,16 +16,25 @@ use crate::web::{self, AppState};
 /// Examples:
 ///   ctl serve
 ///   ctl serve --listen 0.0.0.0:8000      # behind a TLS tunnel or proxy
+///   ctl serve --openapi > openapi.json   # the API's OpenAPI 3 document
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
+
+    /// Print the API's OpenAPI 3 document (JSON) and exit, e.g. to generate a client.
+    #[arg(long)]
+    pub openapi: bool,
 }
 
 impl ServeArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
+        if self.openapi {
+            println!("{}", web::openapi().to_pretty_json()?);
+            return Ok(0);
+        }
         let local = ctx.local()?;
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await

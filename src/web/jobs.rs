@@ -13,8 +13,11 @@ use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, ErrorBody};
-use crate::api::{Created, Event, JobPage, JobSpec, JobState, JobView, ReplaySpec, SseData, StateReply};
+use crate::api::{
+    Created, Event, JobPage, JobSpec, JobState, JobView, ReplaySpec, SkillSnapshot, SseData, StateReply,
+};
 use crate::jobs::CancelOutcome;
+use crate::queue::ReadError;
 
 /// `POST /jobs`: queue a job; 202 with its id.
 #[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = JobSpec, security(("bearer" = []), ("cookie" = [])),
@@ -44,7 +47,7 @@ pub struct ListQuery {
 }
 
 /// `GET /jobs?state=&limit=&before=`: newest first.
-#[utoipa::path(get, path = "/jobs", tag = "jobs", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(get, path = "/jobs", operation_id = "list_jobs", tag = "jobs", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "a page of jobs, newest first", body = JobPage), (status = 400, description = "invalid request", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -75,7 +78,7 @@ pub async fn list(
 }
 
 /// `GET /jobs/{id}`: one job; `id` may be a unique prefix.
-#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(get, path = "/jobs/{id}", operation_id = "show_job", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "the job", body = JobView), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs, or the job is in the wrong state", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -241,6 +244,34 @@ pub async fn replay(
         })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(Created { id: job.id })))
+}
+
+/// `GET /jobs/{id}/skills`: the exact SKILL.md text of each skill the job
+/// ran with, as snapshotted when it was submitted.
+#[utoipa::path(get, path = "/jobs/{id}/skills", tag = "jobs", params(JobPath), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "the job's skill snapshots, in the order they were applied", body = Vec<SkillSnapshot>), (status = 400, description = "invalid request", body = ErrorBody), (status = 404, description = "no such job", body = ErrorBody), (status = 409, description = "the id prefix matches several jobs", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
+pub async fn skills(
+    State(state): State<AppState>,
+    Path(JobPath { id }): Path<JobPath>,
+) -> Result<Json<Vec<SkillSnapshot>>, ApiError> {
+    let snapshots = state
+        .blocking(move |l| {
+            let id = l.resolve(&id)?;
+            // The file may move on (claimed, finished) between the look and the read.
+            for _ in 0..3 {
+                let dir = l.queue.locate(&id).ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
+                match l.queue.read(dir, &id) {
+                    Ok(job) => return Ok(job.skills),
+                    Err(ReadError::Missing) => {}
+                    Err(ReadError::Io(e) | ReadError::Corrupt(e)) => {
+                        return Err(ApiError::internal(format!("cannot read job {id}: {e}")));
+                    }
+                }
+            }
+            Err(ApiError::not_found(format!("job {id} moved while being read; try again")))
+        })
+        .await?;
+    Ok(Json(snapshots))
 }
 
 /// `GET /jobs/{id}/siblings`: the first job of the replay chain and every

@@ -1,4 +1,5 @@
-//! `ctl serve`: the JSON + SSE API under `/api/v1`, health and metrics.
+//! `ctl serve`: the JSON + SSE API under `/api/v1`, health, metrics and
+//! the embedded web UI.
 //!
 //! The server shares nothing with workers but the data directory: it
 //! publishes jobs into the queue, reads the event logs for SSE, and reads
@@ -11,6 +12,7 @@ mod jobs;
 mod sessions;
 mod skills;
 mod system;
+mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -73,6 +75,7 @@ impl AppState {
 #[openapi(
     info(title = "ctl", description = "The ctl control plane: jobs, their event streams, chat sessions, models, usage."),
     modifiers(&SecuritySchemes),
+    components(schemas(crate::api::Event, crate::api::EventBody, crate::api::SseData)),
     tags(
         (name = "jobs", description = "Submit, inspect, steer and stream jobs"),
         (name = "sessions", description = "Chat sessions"),
@@ -110,6 +113,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::events))
         .routes(routes!(jobs::replay))
         .routes(routes!(jobs::siblings))
+        .routes(routes!(jobs::skills))
         .routes(routes!(jobs::diff))
         .routes(routes!(skills::list))
         .routes(routes!(skills::show))
@@ -130,7 +134,7 @@ fn open_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login_link))
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
-        .routes(routes!(system::index))
+        .routes(routes!(ui::index))
 }
 
 /// The OpenAPI 3 document of the API, as served at `/api/v1/openapi.json`.
@@ -156,7 +160,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Router::new()
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
-    router.merge(openapi_json).fallback(system::not_found).with_state(state)
+    router.merge(openapi_json).fallback(ui::fallback).with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves. In-flight

@@ -54,7 +54,7 @@ pub struct SessionList {
 }
 
 /// `GET /sessions`: most recently active first.
-#[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(get, path = "/sessions", operation_id = "list_sessions", tag = "sessions", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "most recently active first", body = SessionList), (status = 400, description = "invalid request", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -77,7 +77,7 @@ pub struct SessionDetail {
 }
 
 /// `GET /sessions/{id}`: the session and every message, oldest first.
-#[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path, description = "session id")), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(get, path = "/sessions/{id}", operation_id = "show_session", tag = "sessions", params(("id" = String, Path, description = "session id")), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "the session with its messages", body = SessionDetail), (status = 404, description = "no such session", body = ErrorBody), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -153,6 +153,9 @@ pub struct SendBody {
     #[schema(value_type = Object)]
     params: crate::api::Params,
     system: Option<String>,
+    /// Skills to answer with, by name; their defaults apply unless set here.
+    #[serde(default)]
+    skills: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -197,6 +200,7 @@ pub async fn send(
                 system: body.system,
                 params: body.params,
                 session_id: Some(id.clone()),
+                skills: body.skills,
                 ..JobSpec::default()
             };
             let job = l.submit_with(spec, &catalog)?;

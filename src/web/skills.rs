@@ -9,7 +9,7 @@ use super::{ApiError, AppState, ErrorBody};
 use crate::skills::Skill;
 
 /// `GET /skills`: every skill, sorted by name (user skills override built-ins).
-#[utoipa::path(get, path = "/skills", tag = "skills", security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(get, path = "/skills", operation_id = "list_skills", tag = "skills", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "the skills", body = Vec<Skill>),
         (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>) -> Json<Vec<Skill>> {
@@ -25,7 +25,7 @@ pub struct SkillPath {
 }
 
 /// `GET /skills/{name}`: one skill, with its full SKILL.md text and hash.
-#[utoipa::path(get, path = "/skills/{name}", tag = "skills", params(SkillPath), security(("bearer" = []), ("cookie" = [])),
+#[utoipa::path(get, path = "/skills/{name}", operation_id = "show_skill", tag = "skills", params(SkillPath), security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "the skill", body = Skill),
         (status = 404, description = "no such skill", body = ErrorBody),
         (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]

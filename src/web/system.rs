@@ -1,5 +1,4 @@
-//! Health, readiness, Prometheus metrics, models, stats, and the small
-//! page at `/`.
+//! Health, readiness, Prometheus metrics, models and stats.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -8,7 +7,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, ErrorBody};
@@ -172,29 +171,4 @@ pub async fn stats(
     });
     let rows = state.blocking(move |l| Ok(l.store.stats_by_model_day(since)?)).await?;
     Ok(Json(Stats { rows }))
-}
-
-/// `GET /`: until the web UI lands, a page that says what is here.
-#[utoipa::path(get, path = "/", tag = "system", security(()),
-    responses((status = 200, description = "the start page", content_type = "text/html", body = String)))]
-pub async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html><head><meta charset=utf-8><title>ctl</title></head>",
-        "<body style=\"background:#0b0f0b;color:#8fef8f;font-family:monospace;padding:2em\">",
-        "<h1>ctl ",
-        env!("CARGO_PKG_VERSION"),
-        "</h1>",
-        "<p>The JSON + SSE API lives under <code>/api/v1</code>: ",
-        "<a style=\"color:#bfffbf\" href=\"/api/v1/jobs\">jobs</a>, ",
-        "<a style=\"color:#bfffbf\" href=\"/api/v1/sessions\">sessions</a>, ",
-        "<a style=\"color:#bfffbf\" href=\"/api/v1/models\">models</a>, ",
-        "<a style=\"color:#bfffbf\" href=\"/api/v1/stats\">stats</a>, ",
-        "<a style=\"color:#bfffbf\" href=\"/metrics\">metrics</a>.</p>",
-        "</body></html>"
-    ))
-}
-
-/// Unknown paths: a JSON 404.
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("no such route")
 }

@@ -187,6 +187,9 @@ async fn attempt_once(
                     if tokens == 5 {
                         pause_point(shared, "mid_stream", &job.id).await;
                     }
+                    if let Some(delay) = test_token_delay() {
+                        tokio::time::sleep(delay).await;
+                    }
                 }
                 Some(Ok(ChatEvent::Usage { prompt_tokens, completion_tokens })) => {
                     reported = Some((prompt_tokens, completion_tokens));
@@ -350,6 +353,16 @@ fn hand_back(shared: &Shared, job: &Job, writer: &mut EventWriter, attempts: u32
         tracing::error!(id = %job.id, "cannot requeue the job; recovery will: {e}");
     }
     shared.lease.release(&job.id);
+}
+
+/// Test hook (debug builds only): `CTL_TEST_TOKEN_DELAY_MS=N` holds each
+/// token for N ms, so a browser test can stop or reload a stream midway.
+fn test_token_delay() -> Option<Duration> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let ms: u64 = std::env::var("CTL_TEST_TOKEN_DELAY_MS").ok()?.parse().ok()?;
+    Some(Duration::from_millis(ms))
 }
 
 /// Test hook (debug builds only): with `CTL_TEST_PAUSE_AT=<point>` the

@@ -542,3 +542,20 @@ fn schemathesis_finds_no_server_errors_and_no_undocumented_responses() {
         .sum();
     assert!(text.contains(&format!("Tested: {ops}")), "{ops} operations:\n{text}");
 }
+
+/// Generated clients (the web UI's types among them) key operations by
+/// their id, so two operations must never share one.
+#[test]
+fn operation_ids_are_unique() {
+    let doc = serde_json::to_value(ctl::web::openapi()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id =
+                op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by both {other} and {method} {path}");
+            }
+        }
+    }
+}

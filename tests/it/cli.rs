@@ -135,6 +135,7 @@ fn generated_files_are_current() {
         ("completions/_ctl", vec!["completions", "zsh"]),
         ("completions/ctl.fish", vec!["completions", "fish"]),
         ("man/ctl.1", vec!["man"]),
+        ("ui/openapi.json", vec!["serve", "--openapi"]),
     ];
     let update = std::env::var_os("CTL_UPDATE_GENERATED").is_some();
     for (path, args) in files {

@@ -10,3 +10,4 @@ mod fuzz_corpus;
 mod helper;
 mod provenance;
 mod skills;
+mod ui;

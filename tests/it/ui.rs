@@ -1,0 +1,131 @@
+//! The embedded web UI as `ctl serve` delivers it (the SPA fallback, asset
+//! caching, security headers), and the API routes added for it. The UI's
+//! own behaviour is tested in a real browser by `ui/e2e` (see `.ci/run`).
+
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use serde_json::{Value, json};
+
+use crate::helper::Env;
+
+fn client() -> reqwest::Client {
+    ctl::provider::install_crypto();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The first script the committed `ui/dist/index.html` loads.
+fn entry_script() -> String {
+    let html = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/dist/index.html")).unwrap();
+    let start = html.find("src=\"/assets/").expect("index.html loads a script from /assets/") + 5;
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn every_page_address_gets_the_app_and_assets_are_cached_for_good() {
+    let env = Env::new();
+    let srv = env.serve();
+    let c = client();
+    for path in ["/", "/queue", "/stats", "/job/01JDQ7T3ZK4M8X2B6N0C5V9WAE", "/chat/abc"] {
+        let r = c.get(format!("{}{path}", srv.url)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()[CONTENT_TYPE], "text/html; charset=utf-8", "{path}");
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-cache", "{path}");
+        let csp = r.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+        assert!(r.text().await.unwrap().contains("<div id=\"root\">"), "{path}");
+    }
+
+    let script = entry_script();
+    let r = c.get(format!("{}{script}", srv.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert_eq!(r.headers()[CACHE_CONTROL], "public, max-age=31536000, immutable");
+    let etag = r.headers()[ETAG].clone();
+    let body = r.bytes().await.unwrap();
+    let on_disk = std::fs::read(format!("{}/ui/dist{script}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert_eq!(body.as_ref(), on_disk.as_slice(), "the embedded file is the built one");
+    let again = c.get(format!("{}{script}", srv.url)).header(IF_NONE_MATCH, etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // A missing asset is a 404, not the app; API paths and writes stay JSON 404s.
+    let r = c.get(format!("{}/assets/gone-1234.js", srv.url)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    for (method, path) in [("GET", "/api/v1/nope"), ("GET", "/api"), ("POST", "/queue"), ("DELETE", "/")] {
+        let r = c
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", srv.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status() == 404 || r.status() == 405, "{method} {path}: {}", r.status());
+        if r.status() == 404 {
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "not_found", "{method} {path}");
+        }
+    }
+}
+
+/// A chat message can name skills; the job keeps their exact text, and
+/// `GET /jobs/{id}/skills` hands it back (the job page's "show text").
+#[tokio::test]
+async fn chat_messages_take_skills_and_jobs_show_their_snapshots() {
+    let env = Env::new();
+    let token = env.token("ui");
+    let srv = env.serve();
+    let c = client();
+    let session: Value = c
+        .post(format!("{}/api/v1/sessions", srv.url))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = session["id"].as_str().unwrap();
+    let sent = c
+        .post(format!("{}/api/v1/sessions/{sid}/messages", srv.url))
+        .bearer_auth(&token)
+        .json(&json!({"content": "Summarise this.", "skills": ["summarize", "explain"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let sent: Value = sent.json().await.unwrap();
+    let job = sent["job_id"].as_str().unwrap();
+
+    let get = |path: String| {
+        let req = c.get(format!("{}{path}", srv.url)).bearer_auth(&token);
+        async move { req.send().await.unwrap().error_for_status().unwrap().json::<Value>().await.unwrap() }
+    };
+    let view = get(format!("/api/v1/jobs/{job}")).await;
+    let snaps = get(format!("/api/v1/jobs/{job}/skills")).await;
+    let snaps = snaps.as_array().unwrap();
+    assert_eq!(snaps.len(), 2);
+    for (snap, r) in snaps.iter().zip(view["skills"].as_array().unwrap()) {
+        assert_eq!(snap["name"], r["name"]);
+        assert_eq!(snap["sha256"], r["sha256"]);
+        let text = snap["text"].as_str().unwrap();
+        let shown = env.ok(&["skills", "show", snap["name"].as_str().unwrap(), "--json"]);
+        let shown: Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(text, shown["text"].as_str().unwrap(), "the snapshot is the skill's exact text");
+    }
+
+    let missing = c
+        .get(format!("{}/api/v1/jobs/01JDQ7T3ZK4M8X2B6N0C5V9WAE/skills", srv.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let unknown = c
+        .post(format!("{}/api/v1/sessions/{sid}/messages", srv.url))
+        .bearer_auth(&token)
+        .json(&json!({"content": "again", "skills": ["no-such-skill"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400, "an unknown skill is refused, not ignored");
+}

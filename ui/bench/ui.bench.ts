@@ -1,0 +1,205 @@
+// Web UI benchmarks (run by `bench/ui`, not part of the tests): the
+// initial JS the browser must load, how long a 1,000-message chat takes
+// to render, and frame times while scrolling a 10,000-job queue. Writes
+// ../target/bench/ui.json and ../target/bench/ui.md.
+import { gzipSync } from "node:zlib";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { test } from "vitest";
+import { browser, newPage, startUp, type Up } from "../e2e/harness";
+
+const ROOT = join(import.meta.dirname, "..");
+const OUT = join(ROOT, "../target/bench");
+const ROUNDS = 5;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** The JS a first visit loads before anything renders: the entry and its preloads. */
+function initialJs() {
+  const html = readFileSync(join(ROOT, "dist/index.html"), "utf8");
+  const srcs = [...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="([^"]+\.js)"/g)].map((m) => m[1]!);
+  let raw = 0;
+  let gz = 0;
+  for (const s of srcs) {
+    const bytes = readFileSync(join(ROOT, "dist", s));
+    raw += bytes.length;
+    gz += gzipSync(bytes).length;
+  }
+  const css = [...html.matchAll(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g)].map((m) => m[1]!);
+  const cssGz = css.reduce((n, s) => n + gzipSync(readFileSync(join(ROOT, "dist", s))).length, 0);
+  return { files: srcs, raw_kb: raw / 1024, gzip_kb: gz / 1024, css_gzip_kb: cssGz / 1024 };
+}
+
+/** A minimal OpenAI-compatible upstream answering every chat with some markdown. */
+function upstream(): Promise<{ url: string; server: Server }> {
+  const answer =
+    "Here is a **short** answer with a list:\n\n- first point\n- second point with `code`\n\n" +
+    "```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n\nAnd a closing paragraph that wraps over more than one line in the conversation.";
+  const words = answer.match(/\S+\s*/g) ?? [];
+  const server = createServer((req, res) => {
+    if (req.url?.endsWith("/models")) {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ object: "list", data: [{ id: "fast", object: "model" }] }));
+      return;
+    }
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const chunk = (delta: object, finish: string | null) =>
+        `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      let body = "";
+      for (const w of words) body += chunk({ content: w }, null);
+      body += chunk({}, "stop");
+      body += `data: ${JSON.stringify({ id: "x", choices: [], usage: { prompt_tokens: 20, completion_tokens: words.length } })}\n\n`;
+      res.end(body + "data: [DONE]\n\n");
+    });
+  });
+  return new Promise((ok) =>
+    server.listen(0, "127.0.0.1", () => {
+      const a = server.address();
+      ok({ url: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/v1`, server });
+    }),
+  );
+}
+
+async function waitJob(up: Up, id: string) {
+  for (let i = 0; i < 500; i++) {
+    const j = await up.call<{ state: string }>("GET", `/api/v1/jobs/${id}`);
+    if (j.state !== "queued" && j.state !== "active") return j.state;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`job ${id} did not finish`);
+}
+
+test("measure the web UI", async () => {
+  const results: Record<string, unknown> = { date: new Date().toISOString() };
+  results.initial_js = initialJs();
+
+  const { url: llmUrl, server } = await upstream();
+  const b = await browser();
+  try {
+    // A session of 1,000 messages: 500 questions, each answered.
+    const up = await startUp({ llmUrl });
+    try {
+      const { id } = await up.call<{ id: string }>("POST", "/api/v1/sessions", { title: "a long conversation" });
+      for (let i = 0; i < 500; i++) {
+        const sent = await up.call<{ job_id: string }>("POST", `/api/v1/sessions/${id}/messages`, {
+          content: `Question ${i}: what does step ${i} do?`,
+        });
+        await waitJob(up, sent.job_id);
+      }
+      for (let i = 0; i < 200; i++) {
+        const d = await up.call<{ messages: unknown[] }>("GET", `/api/v1/sessions/${id}`);
+        if (d.messages.length >= 1000) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const page = await newPage(b);
+      await page.goto(up.loginUrl);
+      await page.waitForSelector("#prompt");
+      const times: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        await page.evaluate(() => {
+          history.pushState(null, "", "/stats");
+          dispatchEvent(new PopStateEvent("popstate"));
+        });
+        await page.waitForSelector(".stats");
+        const ms = await page.evaluate(async (sid) => {
+          const t0 = performance.now();
+          history.pushState(null, "", `/chat/${sid}`);
+          dispatchEvent(new PopStateEvent("popstate"));
+          for (;;) {
+            await new Promise((r) => requestAnimationFrame(r));
+            if (document.querySelector('[data-index="999"] article')) break;
+            if (performance.now() - t0 > 10_000) throw new Error("the session did not render");
+          }
+          await new Promise((r) => requestAnimationFrame(r));
+          return performance.now() - t0;
+        }, id);
+        times.push(ms);
+      }
+      results.session_1000 = { rounds_ms: times, median_ms: median(times), messages: 1000 };
+      await page.context().close();
+    } finally {
+      await up.stop();
+    }
+
+    // 10,000 jobs in the queue, scrolled top to bottom.
+    const q = await startUp({ llmUrl, worker: false });
+    try {
+      let next = 0;
+      const submit = async () => {
+        while (next < 10_000) {
+          const i = next++;
+          await q.call("POST", "/api/v1/jobs", { prompt: `job ${i}: summarise chapter ${i}`, skills: i % 4 === 0 ? ["summarize"] : [] });
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, submit));
+      const page = await newPage(b);
+      await page.goto(q.loginUrl);
+      await page.waitForSelector("#prompt");
+      await page.getByRole("link", { name: "queue" }).click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="queue-count"]')?.textContent === "10,000 of 10,000 jobs", null, { timeout: 120_000 });
+      const frames: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const f = await page.evaluate(async () => {
+          const el = document.querySelector<HTMLElement>('[data-testid="queue-list"]')!;
+          el.scrollTop = 0;
+          await new Promise((r) => requestAnimationFrame(r));
+          const out: number[] = [];
+          let last = performance.now();
+          // 120 frames, 400 px each: about 1,400 rows flying by per round.
+          for (let i = 0; i < 120; i++) {
+            el.scrollTop += 400;
+            await new Promise((r) => requestAnimationFrame(r));
+            const now = performance.now();
+            out.push(now - last);
+            last = now;
+          }
+          return out;
+        });
+        frames.push(...f);
+      }
+      results.queue_scroll = {
+        jobs: 10_000,
+        frames: frames.length,
+        p50_ms: pct(frames, 50),
+        p95_ms: pct(frames, 95),
+        p99_ms: pct(frames, 99),
+        max_ms: Math.max(...frames),
+        over_16_7ms: frames.filter((f) => f > 16.7 + 1).length,
+      };
+      await page.context().close();
+    } finally {
+      await q.stop();
+    }
+  } finally {
+    await b.close();
+    server.close();
+  }
+
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, "ui.json"), JSON.stringify(results, null, 2) + "\n");
+  const js = results.initial_js as ReturnType<typeof initialJs>;
+  const s = results.session_1000 as { median_ms: number; rounds_ms: number[] };
+  const qs = results.queue_scroll as { p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number; over_16_7ms: number; frames: number };
+  const f1 = (n: number) => n.toFixed(1);
+  const md = [
+    "| what | measured | target |",
+    "|---|---|---|",
+    `| initial JS, gzipped (${js.files.length} file${js.files.length === 1 ? "" : "s"}; ${f1(js.raw_kb)} KB raw; CSS ${f1(js.css_gzip_kb)} KB gzipped) | ${f1(js.gzip_kb)} KB | ≤ 200 KB |`,
+    `| 1,000-message session: navigation to last message painted (median of ${s.rounds_ms.length}: ${s.rounds_ms.map((x) => Math.round(x)).join(", ")} ms) | ${f1(s.median_ms)} ms | ≤ 200 ms |`,
+    `| 10,000-job queue scrolled 400 px a frame: frame interval p50 / p95 / p99 / max (${qs.frames} frames) | ${f1(qs.p50_ms)} / ${f1(qs.p95_ms)} / ${f1(qs.p99_ms)} / ${f1(qs.max_ms)} ms | < 16 ms |`,
+    `| frames slower than 60 Hz (> 17.7 ms) | ${qs.over_16_7ms} of ${qs.frames} | 0 |`,
+  ].join("\n");
+  writeFileSync(join(OUT, "ui.md"), md + "\n");
+  console.log(md);
+}, 900_000);

@@ -1,0 +1,159 @@
+// Starts a real `ctl up` (CTL_BIN, default ../target/debug/ctl) on a free
+// port with a fresh data directory, pointed at the real llama.cpp server
+// (CTL_TEST_LLM_URL), and drives Debian's Chromium with playwright-core.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+export const CTL_BIN = resolve(process.env.CTL_BIN ?? join(import.meta.dirname, "../../target/debug/ctl"));
+export const LLM_URL = process.env.CTL_TEST_LLM_URL;
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === "object" ? ok(a.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+export interface Up {
+  url: string;
+  loginUrl: string;
+  token: string;
+  dir: string;
+  home: string;
+  proc: ChildProcess;
+  log: () => string;
+  stop: () => Promise<void>;
+  /** Calls the API with the bearer token. */
+  call: <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>;
+  /** Runs the ctl CLI against this data directory. */
+  ctl: (args: string[]) => Promise<string>;
+}
+
+export interface UpOptions {
+  worker?: boolean;
+  /** The OpenAI-compatible upstream (default CTL_TEST_LLM_URL). */
+  llmUrl?: string;
+  tokenDelayMs?: number;
+  env?: Record<string, string>;
+}
+
+/** `ctl up` (or `ctl serve` with `worker: false`) on a free port. */
+export async function startUp(opts: UpOptions = {}): Promise<Up> {
+  const llmUrl = opts.llmUrl ?? LLM_URL;
+  if (!llmUrl) throw new Error("CTL_TEST_LLM_URL is not set: start the llama.cpp server first (see .ci/run)");
+  const dir = mkdtempSync(join(tmpdir(), "ctl-e2e-"));
+  const home = join(dir, "home");
+  const config = join(dir, "ctl.toml");
+  writeFileSync(
+    config,
+    `default_model = "local:tiny"\n\n[providers.local]\nkind = "openai"\nbase_url = "${llmUrl}"\n` +
+      `connect_timeout_secs = 2\nidle_timeout_secs = 30\n\n[worker]\nrescan_secs = 0.5\ngrace_secs = 2\n`,
+  );
+  const env = {
+    ...process.env,
+    CTL_HOME: home,
+    CTL_CONFIG: config,
+    CTL_TEST_TOKEN_DELAY_MS: String(opts.tokenDelayMs ?? 0),
+    RUST_LOG: "warn",
+    ...opts.env,
+  };
+  const ctl = (args: string[]) =>
+    new Promise<string>((ok, fail) => {
+      const p = spawn(CTL_BIN, args, { env });
+      let out = "";
+      let err = "";
+      p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      p.on("exit", (code) => (code === 0 ? ok(out) : fail(new Error(`ctl ${args.join(" ")}: ${err}`))));
+    });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let token: string;
+  let proc: ChildProcess;
+  let output = "";
+  if (opts.worker === false) {
+    token = (await ctl(["token", "create", "--name", "e2e"])).trim().split(/\s+/).find((w) => w.startsWith("ctl_")) ?? "";
+    proc = spawn(CTL_BIN, ["serve", "--listen", `127.0.0.1:${port}`], { env });
+  } else {
+    proc = spawn(CTL_BIN, ["up", "--listen", `127.0.0.1:${port}`], { env });
+    token = "";
+  }
+  proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 20_000;
+  let loginUrl = "";
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`ctl did not come up:\n${output}`);
+    if (proc.exitCode !== null) throw new Error(`ctl exited ${proc.exitCode}:\n${output}`);
+    const m = /(http:\/\/\S+\/login\?token=(ctl_[0-9a-f]+))/.exec(output);
+    if (m) {
+      loginUrl = m[1]!;
+      token = m[2]!;
+    }
+    if (token) {
+      const r = await fetch(`${url}/readyz`).catch(() => undefined);
+      if (r?.ok) break;
+    }
+    await sleep(50);
+  }
+  if (!loginUrl) loginUrl = `${url}/login?token=${token}`;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  const stop = async () => {
+    if (proc.exitCode === null) {
+      proc.kill("SIGTERM");
+      await Promise.race([new Promise((ok) => proc.once("exit", ok)), sleep(5000)]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, loginUrl, token, dir, home, proc, log: () => output, stop, call, ctl };
+}
+
+export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+export async function browser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+export async function newPage(b: Browser, width = 1440, height = 900): Promise<Page> {
+  const ctx = await b.newContext({ viewport: { width, height }, reducedMotion: "reduce" });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => {
+    throw e;
+  });
+  return page;
+}
+
+/** Saves a screenshot for the README (docs/screenshots/NAME.png). */
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  if (!process.env.CTL_SCREENSHOTS) return;
+  await page.screenshot({ path: join(import.meta.dirname, "../../docs/screenshots", `${name}.png`), fullPage });
+}
