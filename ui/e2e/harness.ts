@@ -2,7 +2,7 @@
 // port with a fresh data directory, pointed at the real llama.cpp server
 // (CTL_TEST_LLM_URL), and drives Debian's Chromium with playwright-core.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -27,13 +27,16 @@ export interface Up {
   token: string;
   dir: string;
   home: string;
-  proc: ChildProcess;
   log: () => string;
   stop: () => Promise<void>;
   /** Calls the API with the bearer token. */
   call: <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>;
   /** Runs the ctl CLI against this data directory. */
   ctl: (args: string[]) => Promise<string>;
+  /** Starts a long-running ctl process (e.g. `worker`) on this data directory; stopped with the rest. */
+  spawn: (args: string[]) => ChildProcess;
+  /** SIGKILLs the server and starts it again on the same address. */
+  restart: () => Promise<void>;
 }
 
 export interface UpOptions {
@@ -42,6 +45,8 @@ export interface UpOptions {
   llmUrl?: string;
   tokenDelayMs?: number;
   env?: Record<string, string>;
+  /** User skills (name → SKILL.md text) on the skills path. */
+  skills?: Record<string, string>;
 }
 
 /** `ctl up` (or `ctl serve` with `worker: false`) on a free port. */
@@ -56,8 +61,14 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
     `default_model = "local:tiny"\n\n[providers.local]\nkind = "openai"\nbase_url = "${llmUrl}"\n` +
       `connect_timeout_secs = 2\nidle_timeout_secs = 30\n\n[worker]\nrescan_secs = 0.5\ngrace_secs = 2\n`,
   );
+  const skillsDir = join(dir, "skills");
+  for (const [name, text] of Object.entries(opts.skills ?? {})) {
+    mkdirSync(join(skillsDir, name), { recursive: true });
+    writeFileSync(join(skillsDir, name, "SKILL.md"), text);
+  }
   const env = {
     ...process.env,
+    CTL_SKILLS_PATH: skillsDir,
     CTL_HOME: home,
     CTL_CONFIG: config,
     CTL_TEST_TOKEN_DELAY_MS: String(opts.tokenDelayMs ?? 0),
@@ -75,34 +86,39 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
     });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  let token: string;
-  let proc: ChildProcess;
+  let token = "";
   let output = "";
+  const extra: ChildProcess[] = [];
+  const serverArgs = opts.worker === false ? ["serve", "--listen", `127.0.0.1:${port}`] : ["up", "--listen", `127.0.0.1:${port}`];
   if (opts.worker === false) {
     token = (await ctl(["token", "create", "--name", "e2e"])).trim().split(/\s+/).find((w) => w.startsWith("ctl_")) ?? "";
-    proc = spawn(CTL_BIN, ["serve", "--listen", `127.0.0.1:${port}`], { env });
-  } else {
-    proc = spawn(CTL_BIN, ["up", "--listen", `127.0.0.1:${port}`], { env });
-    token = "";
   }
-  proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 20_000;
+  const launch = (args: string[]) => {
+    const p = spawn(CTL_BIN, args, { env });
+    p.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    p.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    return p;
+  };
   let loginUrl = "";
-  for (;;) {
-    if (Date.now() > deadline) throw new Error(`ctl did not come up:\n${output}`);
-    if (proc.exitCode !== null) throw new Error(`ctl exited ${proc.exitCode}:\n${output}`);
-    const m = /(http:\/\/\S+\/login\?token=(ctl_[0-9a-f]+))/.exec(output);
-    if (m) {
-      loginUrl = m[1]!;
-      token = m[2]!;
+  const ready = async (p: ChildProcess) => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`ctl did not come up:\n${output}`);
+      if (p.exitCode !== null) throw new Error(`ctl exited ${p.exitCode}:\n${output}`);
+      const m = /(http:\/\/\S+\/login\?token=(ctl_[0-9a-f]+))/.exec(output);
+      if (m) {
+        loginUrl = m[1]!;
+        token = m[2]!;
+      }
+      if (token) {
+        const r = await fetch(`${url}/readyz`).catch(() => undefined);
+        if (r?.ok) return;
+      }
+      await sleep(50);
     }
-    if (token) {
-      const r = await fetch(`${url}/readyz`).catch(() => undefined);
-      if (r?.ok) break;
-    }
-    await sleep(50);
-  }
+  };
+  let proc = launch(serverArgs);
+  await ready(proc);
   if (!loginUrl) loginUrl = `${url}/login?token=${token}`;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const r = await fetch(url + path, {
@@ -114,15 +130,29 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
+  const end = async (p: ChildProcess) => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    p.kill("SIGTERM");
+    await Promise.race([new Promise((ok) => p.once("exit", ok)), sleep(5000)]);
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  };
   const stop = async () => {
-    if (proc.exitCode === null) {
-      proc.kill("SIGTERM");
-      await Promise.race([new Promise((ok) => proc.once("exit", ok)), sleep(5000)]);
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-    }
+    await Promise.all([proc, ...extra].map(end));
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, loginUrl, token, dir, home, proc, log: () => output, stop, call, ctl };
+  const restart = async () => {
+    const exited = new Promise((ok) => proc.once("exit", ok));
+    proc.kill("SIGKILL");
+    await exited;
+    proc = launch(serverArgs);
+    await ready(proc);
+  };
+  const spawnCtl = (args: string[]) => {
+    const p = launch(args);
+    extra.push(p);
+    return p;
+  };
+  return { url, loginUrl, token, dir, home, log: () => output, stop, call, ctl, spawn: spawnCtl, restart };
 }
 
 export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));

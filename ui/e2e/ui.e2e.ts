@@ -41,7 +41,9 @@ describe("chat", () => {
   let up: Up;
   let page: Page;
   beforeAll(async () => {
-    up = await startUp({ tokenDelayMs: 40 });
+    // Short skills: the test model's context is 2,048 tokens.
+    const skill = (name: string, say: string) => `---\nname: ${name}\ndescription: ${say}\n---\n${say}\n`;
+    up = await startUp({ tokenDelayMs: 40, skills: { terse: skill("terse", "Answer in one line."), pirate: skill("pirate", "Talk like a pirate.") } });
     page = await newPage(b);
   });
   afterAll(async () => {
@@ -65,6 +67,12 @@ describe("chat", () => {
 
   test("tokens stream into the conversation and the inspector counts them", async () => {
     await setParams(page, 40);
+    // Two skills from the picker; the inspector shows them with short hashes.
+    await page.locator("form.composer summary").click();
+    await page.getByRole("checkbox", { name: /^terse/ }).check();
+    await page.getByRole("checkbox", { name: /^pirate/ }).check();
+    await page.locator("form.composer summary").click();
+    expect(await page.locator("form.composer summary").textContent()).toBe("skills: terse, pirate");
     await page.fill("#prompt", "Write a short poem about queues.");
     await page.keyboard.press("Control+Enter");
     const streaming = page.locator("article.msg.streaming");
@@ -86,6 +94,14 @@ describe("chat", () => {
     expect((await answer.locator(".md").textContent())?.trim()).toBe(shownText(job.output));
     expect(Number((await page.getByTestId("completion-tokens").textContent())?.replace(/\D/g, ""))).toBe(job.usage?.completion_tokens);
     expect(await page.getByTestId("inspector-state").textContent()).toBe("completed");
+    const skills = await up.call<{ name: string; sha256: string }[]>("GET", `/api/v1/jobs/${job.id}/skills`);
+    expect(skills.map((s) => s.name)).toEqual(["terse", "pirate"]);
+    await expect.poll(() => page.locator(".inspector .chip").allTextContents()).toEqual(skills.map((s) => `${s.name} ${s.sha256.slice(0, 8)}`));
+    // Later messages in this test go without skills.
+    await page.locator("form.composer summary").click();
+    await page.getByRole("checkbox", { name: /^terse/ }).uncheck();
+    await page.getByRole("checkbox", { name: /^pirate/ }).uncheck();
+    await page.locator("form.composer summary").click();
     // The session got a title from the first message and is listed.
     await expect.poll(() => page.locator(".session.current .title").textContent()).toContain("Write a short poem");
   });
@@ -145,9 +161,44 @@ describe("chat", () => {
     expect(await diff.getByRole("table", { name: "differing fields" }).textContent()).toContain("temperature");
     await diff.getByRole("button", { name: "side by side" }).click();
     await diff.getByRole("table", { name: "side by side diff" }).waitFor();
+    await diff.evaluate((el) => el.scrollIntoView({ block: "start" }));
     await screenshot(page, "diff");
     await page.locator(".page").evaluate((el) => (el.scrollTop = 0));
     await screenshot(page, "job");
+  });
+});
+
+describe("a dropped connection", () => {
+  let up: Up;
+  let page: Page;
+  beforeAll(async () => {
+    // The server and the worker are separate processes, so the server can
+    // die mid-stream while the job goes on.
+    up = await startUp({ worker: false, tokenDelayMs: 40 });
+    up.spawn(["worker"]);
+    page = await newPage(b);
+    await page.goto(up.loginUrl);
+    await page.waitForSelector("#prompt");
+  });
+  afterAll(async () => {
+    await page?.context().close();
+    await up?.stop();
+  });
+
+  test("the stream resumes where it broke off when the server comes back", async () => {
+    await setParams(page, 80);
+    await page.fill("#prompt", "Keep going.");
+    await page.keyboard.press("Control+Enter");
+    const streaming = page.locator('article.msg.streaming[data-state="active"]');
+    await expect.poll(async () => ((await streaming.locator(".md").textContent().catch(() => "")) ?? "").length, { timeout: 20_000 }).toBeGreaterThan(5);
+    const href = (await streaming.locator("header a").getAttribute("href"))!;
+    await up.restart(); // SIGKILL: the browser's connection drops
+    const answer = page.locator(`article.msg.assistant:not(.streaming):has(a[href="${href}"])`);
+    await answer.waitFor({ timeout: 40_000 });
+    const job = await up.call<Job>("GET", `/api/v1/jobs/${href.split("/").pop()}`);
+    expect(job.state).toBe("completed");
+    expect(job.usage?.completion_tokens).toBe(80);
+    expect((await answer.locator(".md").textContent())?.trim()).toBe(shownText(job.output));
   });
 });
 

@@ -24,7 +24,7 @@ export function JobPage({ id }: { id: string }) {
 
   useShortcuts([
     { keys: "r", help: "replay", run: () => setReplaying(true) },
-    { keys: "escape", help: "close", run: () => setReplaying(false) },
+    { keys: "escape", help: "close", inFields: true, run: () => setReplaying(false) },
   ]);
 
   const j = job.data;
@@ -240,7 +240,10 @@ function Compare({ a, bId }: { a: JobView; bId: string }) {
   const b = useLoad((signal) => ok(api.GET("/api/v1/jobs/{id}", { params: { path: { id: bId } }, signal })), [bId]);
   const d = useLoad((signal) => ok(api.GET("/api/v1/diff", { params: { query: { a: bId, b: a.id } }, signal })), [bId, a.id, a.state]);
   const ref = useRef<HTMLElement>(null);
-  useEffect(() => ref.current?.scrollIntoView({ block: "start" }), [bId]);
+  const loaded = !!b.data && !!d.data;
+  useEffect(() => {
+    if (loaded) ref.current?.scrollIntoView({ block: "start" });
+  }, [bId, loaded]);
   return (
     <section className="card compare" aria-label="diff" ref={ref}>
       <div className="card-head">

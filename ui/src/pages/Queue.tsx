@@ -121,7 +121,7 @@ export function Queue() {
   }, [all]);
 
   const scroller = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 12 });
+  const v = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 4 });
   const move = (d: number) => {
     const i = Math.min(shown.length - 1, Math.max(0, cursor + d));
     setCursor(i);

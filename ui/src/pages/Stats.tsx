@@ -124,8 +124,8 @@ export function Chart({ days, metric }: { days: Day[]; metric: "tokens" | "jobs"
         </g>
       ))}
       {days.map((d, i) => {
-        const x = pad.l + i * bw + bw * 0.15;
-        const w = Math.max(1, bw * 0.7);
+        const w = Math.max(1, Math.min(bw * 0.7, 36));
+        const x = pad.l + i * bw + (bw - w) / 2;
         const total = value(d);
         const promptPart = metric === "tokens" ? d.prompt : 0;
         return (
