@@ -62,7 +62,8 @@ fn page(name: &str) -> Response {
 }
 
 fn asset(path: &str, file: rust_embed::EmbeddedFile, headers: &HeaderMap) -> Response {
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
+    let hash = file.metadata.sha256_hash();
+    let etag = format!("\"{:032x}\"", u128::from_be_bytes(hash[..16].try_into().unwrap_or_default()));
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return StatusCode::NOT_MODIFIED.into_response();
     }
@@ -93,8 +94,4 @@ fn mime(path: &str) -> &'static str {
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
