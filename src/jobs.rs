@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use jiff::Timestamp;
-
 use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, Params, Role, SkillSnapshot};
 use crate::config::Config;
 use crate::events::{self, EventError, EventWriter, Summary};
@@ -76,17 +74,12 @@ impl Local {
         self.publish(job)
     }
 
-    /// Publishes a built job. The `queued` event is written first, so a
-    /// follower never sees a job without a log.
+    /// Publishes a built job: one durable write of its file into `_queue`.
+    /// The event log is not created here; the job's first owner creates it
+    /// with the job's implied `queued` event, and until then readers show
+    /// that event (see [`crate::events`]).
     fn publish(&self, job: Job) -> Result<Job, JobError> {
-        let log = self.home.events_path(&job.id);
-        let mut writer = EventWriter::open(&log)?;
-        writer.append(EventBody::Queued { attempts: 0, reason: None })?;
-        if let Err(e) = self.queue.publish(&job) {
-            drop(writer);
-            let _ = std::fs::remove_file(&log);
-            return Err(e.into());
-        }
+        self.queue.publish(&job)?;
         Ok(job)
     }
 
@@ -146,10 +139,11 @@ impl Local {
                 return Err(JobError::Invalid("a job needs a prompt or messages".into()));
             }
         }
+        let (id, created_at) = queue::new_job_id();
         Ok(Job {
             v: crate::api::JOB_SCHEMA_VERSION,
-            id: queue::new_id(),
-            created_at: Timestamp::now(),
+            id,
+            created_at,
             model: format!("{provider}:{model}"),
             messages,
             params: spec.params,
@@ -177,9 +171,10 @@ impl Local {
         };
         let mut merged = original.params.clone();
         merged.extend(params);
+        let (new_id, created_at) = queue::new_job_id();
         let job = Job {
-            id: queue::new_id(),
-            created_at: Timestamp::now(),
+            id: new_id,
+            created_at,
             model,
             params: merged,
             parent_id: Some(original.id.clone()),
@@ -333,10 +328,13 @@ impl Local {
     pub fn cancel(&self, id: &str) -> Result<CancelOutcome, JobError> {
         if self.queue.cancel_queued(id)? {
             let job = self.queue.read(Dir::Failed, id).map_err(|e| read_error(id, e))?;
-            let mut writer = EventWriter::open(&self.home.events_path(id))?;
+            // Having won the job, this process owns its log: usually it
+            // creates it, with the implied `queued` event first.
+            let (mut writer, _) = EventWriter::open_job(&self.home.events_path(id), id, None)?;
             writer.append_durable(EventBody::Cancelled {
                 reason: Some("cancelled before it started".into()),
             })?;
+            writer.sync_dir()?;
             let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
             self.store.record(&view_of(&job, JobState::Cancelled, &summary))?;
             return Ok(CancelOutcome::Cancelled);
@@ -371,8 +369,9 @@ impl Local {
         }
         // The event goes first: once the file is back in `_queue` a worker
         // may claim it and start appending.
-        let mut writer = EventWriter::open(&self.home.events_path(id))?;
+        let (mut writer, _) = EventWriter::open_job(&self.home.events_path(id), id, None)?;
         writer.append_durable(EventBody::Queued { attempts: 0, reason: Some("retry".into()) })?;
+        writer.sync_dir()?;
         drop(writer);
         self.queue.clear_cancel(id);
         if !self.queue.retry(id)? {

@@ -97,11 +97,12 @@ fn library_round(env: &Env, n: usize) -> (f64, Vec<f64>) {
         let Claim::Won(job) = local.queue.claim(&job.id, &lease).unwrap() else { panic!("lost a claim") };
         steps.lap(1);
         let path = local.home.events_path(&job.id);
-        let mut w = EventWriter::open(&path).unwrap();
+        let (mut w, _) = EventWriter::open_job(&path, &job.id, None).unwrap();
         w.append(EventBody::Started { attempt: 1, worker: lease.id().into(), model: job.model.clone() })
             .unwrap();
         steps.lap(2);
         w.append_durable(EventBody::Done { finish_reason: None }).unwrap();
+        w.sync_dir().unwrap();
         steps.lap(3);
         let summary = Summary::from_events(&ctl::events::read_all(&path).unwrap());
         steps.lap(4);
@@ -117,10 +118,10 @@ fn library_round(env: &Env, n: usize) -> (f64, Vec<f64>) {
 
 /// The steps of [`library_round`], in order.
 const LIBRARY_STEPS: [&str; 8] = [
-    "submit (log + queued, job file written, fsynced, renamed, dir fsynced)",
-    "claim (intent file, rename, read back)",
-    "open log + started",
-    "done + fdatasync",
+    "submit (job file written, fsynced, renamed, dir fsynced)",
+    "claim (claim recorded, rename, read back)",
+    "create log + queued + started",
+    "done + fdatasync + events dir fsync",
     "read log back + summary",
     "SQLite record",
     "finish (rename + 2 dir fsyncs)",

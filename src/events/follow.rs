@@ -20,9 +20,18 @@ use super::{EventError, LineDecoder};
 use crate::api::Event;
 
 /// Reads the events appended to a log since the last call.
+///
+/// A job's log is created by its first owner, not by submit (see
+/// [`super`]). While a job's log does not exist or is still empty, the
+/// follower yields the event it will start with, the job's implied `queued`
+/// event (seq 0), once; when the log's own seq 0 arrives it is not yielded
+/// again. So a reader sees the same events, with the same `seq`s, whether
+/// it came before or after the log was created.
 #[derive(Debug)]
 pub struct Follower {
     path: PathBuf,
+    /// The job id, from the log's name (`<id>.ndjson`).
+    id: Option<String>,
     file: Option<File>,
     offset: u64,
     decoder: LineDecoder,
@@ -31,9 +40,28 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Follows `path`, yielding only events with `seq` greater than `after`.
+    /// Follows `path` (a job's log, `<id>.ndjson`), yielding only events
+    /// with `seq` greater than `after`.
     pub fn new(path: PathBuf, after: Option<u64>) -> Self {
-        Self { path, file: None, offset: 0, decoder: LineDecoder::default(), after, last_terminal: false }
+        let id = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".ndjson"))
+            .filter(|id| crate::queue::valid_id(id))
+            .map(str::to_owned);
+        Self { path, id, file: None, offset: 0, decoder: LineDecoder::default(), after, last_terminal: false }
+    }
+
+    /// The implied `queued` event, the first time the log is found missing
+    /// or empty and the reader has not seen seq 0 yet.
+    fn implied(&mut self) -> Vec<Event> {
+        match (&self.id, self.after) {
+            (Some(id), None) => {
+                self.after = Some(0);
+                vec![super::implied_queued(id)]
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// True when the newest event read so far ends the job.
@@ -51,7 +79,7 @@ impl Follower {
         if self.file.is_none() {
             match File::open(&self.path) {
                 Ok(f) => self.file = Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self.implied()),
                 Err(e) => return Err(err("open", &self.path)(e)),
             }
         }
@@ -59,6 +87,10 @@ impl Follower {
             return Ok(Vec::new());
         };
         let len = file.metadata().map_err(err("stat", &self.path))?.len();
+        if len == 0 && self.offset == 0 {
+            // Created, but its owner has not written the first event yet.
+            return Ok(self.implied());
+        }
         if len < self.offset {
             // Only a writer repairing a torn line shrinks a log; re-read the tail.
             self.offset = len;

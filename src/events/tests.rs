@@ -134,3 +134,79 @@ fn v1_event_log_fixture_loads() {
     assert_eq!(s.usage.unwrap().completion_tokens, 2);
     assert!(matches!(s.terminal, Some(EventBody::Done { .. })));
 }
+
+/// Submit writes no log: readers show the job's implied `queued` event
+/// until its first owner creates the log with that same event, and then
+/// go on from seq 1, so nothing is shown twice or skipped.
+#[test]
+fn a_reader_shows_the_implied_queued_event_until_the_log_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = crate::queue::new_id();
+    let path = dir.path().join(format!("{id}.ndjson"));
+    let mut early = Follower::new(path.clone(), None);
+    let shown = early.read_new().unwrap();
+    assert_eq!(shown, vec![implied_queued(&id)]);
+    assert_eq!(shown[0].seq, 0);
+    assert_eq!(Some(shown[0].ts), crate::queue::id_time(&id), "stamped with the id's time");
+    assert!(early.read_new().unwrap().is_empty(), "shown once");
+    // A client that resumes after seq 0 is not shown it again.
+    let mut resumed = Follower::new(path.clone(), Some(0));
+    assert!(resumed.read_new().unwrap().is_empty());
+
+    // The owner creates the log: the same event first, then `started`.
+    let (mut w, implied) = EventWriter::open_job(&path, &id, None).unwrap();
+    assert_eq!(implied.as_ref(), Some(&shown[0]), "the log starts with what readers were shown");
+    w.append(EventBody::Started { attempt: 1, worker: "w".into(), model: "m:x".into() }).unwrap();
+    let kinds = |evs: Vec<Event>| evs.iter().map(|e| (e.seq, e.body.kind())).collect::<Vec<_>>();
+    assert_eq!(kinds(early.read_new().unwrap()), vec![(1, "started")]);
+    assert_eq!(kinds(resumed.read_new().unwrap()), vec![(1, "started")]);
+    let late = kinds(Follower::new(path.clone(), None).read_new().unwrap());
+    assert_eq!(late, vec![(0, "queued"), (1, "started")], "a later reader reads the file");
+    assert_eq!(read_all(&path).unwrap()[0], shown[0]);
+
+    // The next owner (a retry, a recovered job) appends after what is there.
+    drop(w);
+    let (w, implied) = EventWriter::open_job(&path, &id, None).unwrap();
+    assert!(implied.is_none());
+    assert_eq!(w.next_seq(), 2);
+}
+
+/// A log created but not written yet reads like a missing one.
+#[test]
+fn an_empty_log_reads_as_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = crate::queue::new_id();
+    let path = dir.path().join(format!("{id}.ndjson"));
+    std::fs::write(&path, b"").unwrap();
+    let mut f = Follower::new(path.clone(), None);
+    assert_eq!(f.read_new().unwrap(), vec![implied_queued(&id)]);
+    let (_w, implied) = EventWriter::open_job(&path, &id, None).unwrap();
+    assert!(implied.is_some());
+    assert!(f.read_new().unwrap().is_empty(), "its seq 0 was shown already");
+}
+
+/// A new log is made from a spare file by a rename; a log that exists is
+/// never replaced by one.
+#[test]
+fn spares_become_new_logs_and_never_replace_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spares = Spares::new(dir.path().join("spares"), 2).unwrap();
+    spares.fill();
+    let count = || std::fs::read_dir(dir.path().join("spares")).unwrap().count();
+    assert_eq!(count(), 2);
+    let id = crate::queue::new_id();
+    let path = dir.path().join(format!("{id}.ndjson"));
+    let (mut w, implied) = EventWriter::open_job(&path, &id, Some(&spares)).unwrap();
+    assert!(implied.is_some());
+    assert_eq!(count(), 1, "one spare used");
+    w.append(token("a")).unwrap();
+    w.sync_dir().unwrap();
+    drop(w);
+    let (w, implied) = EventWriter::open_job(&path, &id, Some(&spares)).unwrap();
+    assert!(implied.is_none());
+    assert_eq!(w.next_seq(), 2);
+    assert_eq!(count(), 1, "an existing log uses no spare");
+    assert_eq!(read_all(&path).unwrap().len(), 2);
+    drop(spares);
+    assert!(!dir.path().join("spares").exists(), "the pool's directory goes with it");
+}

@@ -53,11 +53,16 @@ impl WorkerLease {
 
     /// Records that this worker is about to claim `job_id`: one append, in a
     /// single write. Not fsynced: it only matters while this process lives.
-    pub fn intend(&self, job_id: &str) -> std::io::Result<()> {
+    /// False (and nothing written) when this worker holds `job_id` already:
+    /// a second claim of it must neither proceed nor release the first.
+    pub fn intend(&self, job_id: &str) -> std::io::Result<bool> {
         let mut guard = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.1.contains(job_id) {
+            return Ok(false);
+        }
         guard.0.write_all(format!("+{job_id}\n").as_bytes())?;
         guard.1.insert(job_id.to_owned());
-        Ok(())
+        Ok(true)
     }
 
     /// Forgets a job this worker no longer owns (finished, requeued, lost).
@@ -140,18 +145,23 @@ pub(super) fn live_claims(workers_dir: &Path) -> std::io::Result<HashSet<String>
             Err(e) if super::is_not_found(&e) => continue,
             Err(e) => return Err(e),
         };
+        // Each worker's lines cancel only its own: a worker that lost the
+        // race for a job another one won writes `+job` then `-job`, and that
+        // must not take the winner's claim away.
+        let mut mine = HashSet::new();
         for line in text.lines() {
             if let Some(job) = line.strip_prefix('+') {
-                claims.insert(job.to_owned());
+                mine.insert(job);
             } else if let Some(job) = line.strip_prefix('-') {
-                claims.remove(job);
+                mine.remove(job);
             }
         }
+        claims.extend(mine.into_iter().map(str::to_owned));
     }
     Ok(claims)
 }
 
-/// Removes the lock files and claims of workers that died.
+/// Removes the lock files, claims and spare event logs of workers that died.
 pub(super) fn reap_dead_workers(workers_dir: &Path) -> std::io::Result<()> {
     for (id, live) in workers(workers_dir)? {
         if !live {
@@ -160,6 +170,8 @@ pub(super) fn reap_dead_workers(workers_dir: &Path) -> std::io::Result<()> {
             if std::fs::remove_file(&claims).is_err() {
                 let _ = std::fs::remove_dir_all(&claims);
             }
+            // Empty files it made to become event logs (`events::Spares`).
+            let _ = std::fs::remove_dir_all(workers_dir.join(format!("{id}.spares")));
             let _ = std::fs::remove_file(workers_dir.join(format!("{id}.lock")));
         }
     }

@@ -151,7 +151,10 @@ impl Queue {
     /// Tries to take a queued job. The worker's intent is recorded first so
     /// that recovery never mistakes a fresh claim for an orphan.
     pub fn claim(&self, id: &str, lease: &WorkerLease) -> Result<Claim, QueueError> {
-        lease.intend(id).map_err(io("record claim of", lease.claims_path()))?;
+        if !lease.intend(id).map_err(io("record claim of", lease.claims_path()))? {
+            // This worker has it already (seen landing twice): leave it be.
+            return Ok(Claim::Lost);
+        }
         let from = self.path(Dir::Queued, id);
         let to = self.path(Dir::Active, id);
         if let Err(e) = std::fs::rename(&from, &to) {
@@ -319,6 +322,21 @@ pub fn new_id() -> String {
     let generator = guard.get_or_insert_with(ulid::Generator::new);
     // Overflow needs 2^80 ids in one millisecond; fall back to a fresh one.
     generator.generate().unwrap_or_else(|_| ulid::Ulid::generate()).to_string()
+}
+
+/// The time a job id was made (a ULID starts with milliseconds since the
+/// epoch): the job's `created_at`, and the `ts` of its implied `queued`
+/// event (see [`crate::events::implied_queued`]).
+pub fn id_time(id: &str) -> Option<jiff::Timestamp> {
+    let ulid = ulid::Ulid::from_string(id).ok()?;
+    jiff::Timestamp::from_millisecond(i64::try_from(ulid.timestamp_ms()).ok()?).ok()
+}
+
+/// A new job id and the time it carries, for the job's `created_at`.
+pub fn new_job_id() -> (String, jiff::Timestamp) {
+    let id = new_id();
+    let at = id_time(&id).unwrap_or_else(jiff::Timestamp::now);
+    (id, at)
 }
 
 #[cfg(test)]

@@ -167,3 +167,36 @@ fn v1_job_file_fixture_loads() {
     assert_eq!(job.prompt_preview(), "Explain flock in one paragraph.");
     assert_eq!(job.params["max_tokens"], 40);
 }
+
+#[test]
+fn a_second_claim_of_a_job_its_worker_holds_keeps_the_first() {
+    // A worker that sees a job land twice (its queue watcher and its main
+    // loop) tries to claim it twice; the losing try must not drop the
+    // winner's claim, or recovery would take a running job away.
+    let (_d, q) = home();
+    let lease = WorkerLease::acquire(&q.home().workers_dir()).unwrap();
+    let a = job(0);
+    q.publish(&a).unwrap();
+    assert!(matches!(q.claim(&a.id, &lease).unwrap(), Claim::Won(_)));
+    assert!(matches!(q.claim(&a.id, &lease).unwrap(), Claim::Lost));
+    assert!(q.recover().unwrap().is_empty(), "the running job stays claimed");
+    assert_eq!(q.locate(&a.id), Some(Dir::Active));
+}
+
+#[test]
+fn a_worker_that_loses_a_claim_does_not_cancel_the_winners() {
+    // The loser records `+a` then `-a` (it still holds `b`, so its claims
+    // file is not emptied); the winner's `+a` must still count, whatever
+    // order recovery reads the two files in.
+    let (_d, q) = home();
+    let workers = q.home().workers_dir();
+    let (winner, loser) = (WorkerLease::acquire(&workers).unwrap(), WorkerLease::acquire(&workers).unwrap());
+    let (a, b) = (job(0), job(0));
+    q.publish(&a).unwrap();
+    q.publish(&b).unwrap();
+    assert!(matches!(q.claim(&b.id, &loser).unwrap(), Claim::Won(_)));
+    assert!(matches!(q.claim(&a.id, &winner).unwrap(), Claim::Won(_)));
+    assert!(matches!(q.claim(&a.id, &loser).unwrap(), Claim::Lost));
+    assert!(q.recover().unwrap().is_empty(), "both running jobs stay claimed");
+    assert_eq!(q.locate(&a.id), Some(Dir::Active));
+}

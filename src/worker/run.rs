@@ -30,50 +30,114 @@ enum Outcome {
 /// How often a running job looks for a cancel request.
 const CANCEL_POLL: Duration = Duration::from_millis(200);
 
-/// Runs a claimed job to its end. Never panics on bad input; every path
+/// A claimed job with its log open, as [`prepare`] left it.
+pub(super) struct Prepared {
+    job: Job,
+    writer: EventWriter,
+    summary: Summary,
+    /// The attempt whose `started` event [`prepare`] wrote, if it did.
+    started: Option<u32>,
+}
+
+/// The start of a claimed job, on the thread that claimed it (blocking
+/// I/O), so its `started` event follows the claim without a hop between
+/// threads: opens the log (usually makes it, from a spare), reads what it
+/// says and, when the job is to run, writes the first attempt's `started`
+/// event. `None` when the log cannot be opened: the job stays in `_active`
+/// for recovery.
+pub(super) fn prepare(shared: &Shared, job: Job) -> Option<Prepared> {
+    let id = job.id.clone();
+    let log_path = shared.local.home.events_path(&id);
+    // A new log holds just the implied `queued` event: nothing to read back.
+    let opened = EventWriter::open_job(&log_path, &id, Some(&shared.spares)).and_then(|(mut w, implied)| {
+        let summary = match implied {
+            Some(ev) => Summary::from_events(&[ev]),
+            None => Summary::from_events(&events::read_all(&log_path)?),
+        };
+        if summary.started_at.is_some() {
+            // An earlier worker ran it and may have died before it made
+            // the log's name durable.
+            w.assume_dir_unsynced();
+        }
+        Ok((w, summary))
+    });
+    let (mut writer, summary) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::error!(%id, "cannot open event log; leaving the job for recovery: {e}");
+            shared.lease.release(&id);
+            return None;
+        }
+    };
+    let mut started = None;
+    if summary.terminal.is_none() && summary.attempts < max_attempts(shared, &job) {
+        let attempt = summary.attempts + 1;
+        if !start_attempt(shared, &job, &mut writer, attempt) {
+            return None;
+        }
+        started = Some(attempt);
+    }
+    Some(Prepared { job, writer, summary, started })
+}
+
+fn max_attempts(shared: &Shared, job: &Job) -> u32 {
+    if job.max_attempts == 0 { shared.local.config.worker.max_attempts } else { job.max_attempts }
+}
+
+/// Writes an attempt's `started` event. False (with the job released for
+/// recovery) when the log refuses it.
+fn start_attempt(shared: &Shared, job: &Job, writer: &mut EventWriter, attempt: u32) -> bool {
+    let started =
+        EventBody::Started { attempt, worker: shared.lease.id().to_owned(), model: job.model.clone() };
+    if let Err(e) = writer.append(started) {
+        tracing::error!(id = %job.id, "cannot write event log; leaving the job for recovery: {e}");
+        shared.lease.release(&job.id);
+        return false;
+    }
+    tracing::info!(id = %job.id, attempt, model = %job.model, "job started");
+    true
+}
+
+/// Runs a prepared job to its end. Never panics on bad input; every path
 /// either finishes the job durably, hands it back to the queue, or (when
 /// the disk refuses) leaves it in `_active` for recovery to retry.
-pub(super) async fn run_job(shared: &Shared, job: Job, mut stop: watch::Receiver<bool>) {
+pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch::Receiver<bool>) {
+    let Prepared { job, mut writer, summary, mut started } = prepared;
     let id = job.id.clone();
     let local = &shared.local;
-    let log_path = local.home.events_path(&id);
-    let (mut writer, summary) =
-        match EventWriter::open(&log_path).and_then(|w| Ok((w, events::read_all(&log_path)?))) {
-            Ok((w, evs)) => (w, Summary::from_events(&evs)),
-            Err(e) => {
-                tracing::error!(%id, "cannot open event log; leaving the job for recovery: {e}");
-                shared.lease.release(&id);
-                return;
-            }
-        };
 
     // A previous worker wrote the terminal event and died before moving the
     // file: finish its bookkeeping instead of running the job again.
     if let Some(state) = summary.terminal.as_ref().and_then(EventBody::terminal_state) {
+        if let Err(e) = tokio::task::block_in_place(|| writer.sync_dir()) {
+            tracing::error!(%id, "cannot sync the event log; leaving the job for recovery: {e}");
+            shared.lease.release(&id);
+            return;
+        }
         finish(shared, &job, state, &summary).await;
         return;
     }
 
-    let max = if job.max_attempts == 0 { local.config.worker.max_attempts } else { job.max_attempts };
+    let max = max_attempts(shared, &job);
     let mut used = summary.attempts;
     let mut last_error: Option<String> = None;
     loop {
-        if used >= max {
-            let why = last_error.take().unwrap_or_else(|| "its worker died during each attempt".into());
-            let error = format!("gave up after {used} attempts: {why}");
-            end(shared, &job, &mut writer, EventBody::Failed { error }).await;
-            return;
-        }
-        let attempt = used + 1;
-        let started =
-            EventBody::Started { attempt, worker: shared.lease.id().to_owned(), model: job.model.clone() };
-        if let Err(e) = writer.append(started) {
-            tracing::error!(%id, "cannot write event log; leaving the job for recovery: {e}");
-            shared.lease.release(&id);
-            return;
-        }
+        // The first attempt was started by `prepare`.
+        let attempt = if let Some(attempt) = started.take() {
+            attempt
+        } else {
+            if used >= max {
+                let why = last_error.take().unwrap_or_else(|| "its worker died during each attempt".into());
+                let error = format!("gave up after {used} attempts: {why}");
+                end(shared, &job, &mut writer, EventBody::Failed { error }).await;
+                return;
+            }
+            if !start_attempt(shared, &job, &mut writer, used + 1) {
+                return;
+            }
+            used + 1
+        };
         used = attempt;
-        tracing::info!(%id, attempt, model = %job.model, "job started");
         pause_point(shared, "after_claim", &id).await;
 
         match attempt_once(shared, &job, &mut writer, &mut stop).await {
@@ -297,6 +361,8 @@ async fn end(shared: &Shared, job: &Job, writer: &mut EventWriter, body: EventBo
     let path = shared.local.home.events_path(&job.id);
     let result = tokio::task::block_in_place(|| -> Result<Summary, crate::events::EventError> {
         writer.append_durable(body)?;
+        // The log's name must be durable too before the job file moves.
+        writer.sync_dir()?;
         Ok(Summary::from_events(&events::read_all(&path)?))
     });
     match result {

@@ -206,9 +206,19 @@ fn a_full_disk_under_the_event_log_never_marks_a_job_completed() {
         return;
     }
     let env = Env::new();
+    // strace counts injections per thread, so each thread of the worker
+    // that writes the log (the one that claims the job and writes its
+    // `started` event, the runtime's threads that stream tokens) gets its
+    // first two writes through: the worker can start the job a few times
+    // before its writes all fail, and each start is an attempt. Enough
+    // attempts that the job is still there to complete once the disk has
+    // room; the config's `[worker]` table is last.
+    let mut config = std::fs::read_to_string(&env.config).unwrap();
+    config.push_str("max_attempts = 20\n");
+    std::fs::write(&env.config, config).unwrap();
     let id = env.submit("disk full", &["-p", "max_tokens=20"]);
     let log = env.home.join("events").join(format!("{id}.ndjson"));
-    // Every write to this job's log after the worker's first two fails.
+    // Every write to this job's log after each worker thread's first two fails.
     let mut c = std::process::Command::new("strace");
     c.args(["-f", "-o", "/dev/null", "-P"])
         .arg(&log)
