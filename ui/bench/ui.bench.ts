@@ -12,6 +12,9 @@ import { browser, newPage, startUp, type Up } from "../e2e/harness";
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "../target/bench");
 const ROUNDS = 5;
+/** CTL_UI_BENCH_ONLY=session,queue runs part of the suite (for profiling). */
+const ONLY = process.env.CTL_UI_BENCH_ONLY?.split(",");
+const runs = (section: string) => !ONLY || ONLY.includes(section);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -88,130 +91,134 @@ test("measure the web UI", async () => {
   const b = await browser();
   try {
     // A session of 1,000 messages: 500 questions, each answered.
-    const up = await startUp({ llmUrl });
-    try {
-      const { id } = await up.call<{ id: string }>("POST", "/api/v1/sessions", { title: "a long conversation" });
-      for (let i = 0; i < 500; i++) {
-        const sent = await up.call<{ job_id: string }>("POST", `/api/v1/sessions/${id}/messages`, {
-          content: `Question ${i}: what does step ${i} do?`,
-        });
-        await waitJob(up, sent.job_id);
-      }
-      for (let i = 0; i < 200; i++) {
-        const d = await up.call<{ messages: unknown[] }>("GET", `/api/v1/sessions/${id}`);
-        if (d.messages.length >= 1000) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const page = await newPage(b);
-      await page.goto(up.loginUrl);
-      await page.waitForSelector("#prompt");
-      const times: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        await page.evaluate(() => {
-          history.pushState(null, "", "/stats");
-          dispatchEvent(new PopStateEvent("popstate"));
-        });
-        await page.waitForSelector(".stats");
-        const ms = await page.evaluate(async (sid) => {
-          const t0 = performance.now();
-          history.pushState(null, "", `/chat/${sid}`);
-          dispatchEvent(new PopStateEvent("popstate"));
-          for (;;) {
+    if (runs("session")) {
+      const up = await startUp({ llmUrl });
+      try {
+        const { id } = await up.call<{ id: string }>("POST", "/api/v1/sessions", { title: "a long conversation" });
+        for (let i = 0; i < 500; i++) {
+          const sent = await up.call<{ job_id: string }>("POST", `/api/v1/sessions/${id}/messages`, {
+            content: `Question ${i}: what does step ${i} do?`,
+          });
+          await waitJob(up, sent.job_id);
+        }
+        for (let i = 0; i < 200; i++) {
+          const d = await up.call<{ messages: unknown[] }>("GET", `/api/v1/sessions/${id}`);
+          if (d.messages.length >= 1000) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const page = await newPage(b);
+        await page.goto(up.loginUrl);
+        await page.waitForSelector("#prompt");
+        const times: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          await page.evaluate(() => {
+            history.pushState(null, "", "/stats");
+            dispatchEvent(new PopStateEvent("popstate"));
+          });
+          await page.waitForSelector(".stats");
+          const ms = await page.evaluate(async (sid) => {
+            const t0 = performance.now();
+            history.pushState(null, "", `/chat/${sid}`);
+            dispatchEvent(new PopStateEvent("popstate"));
+            for (;;) {
+              await new Promise((r) => requestAnimationFrame(r));
+              if (document.querySelector('[data-index="999"] article')) break;
+              if (performance.now() - t0 > 10_000) throw new Error("the session did not render");
+            }
             await new Promise((r) => requestAnimationFrame(r));
-            if (document.querySelector('[data-index="999"] article')) break;
-            if (performance.now() - t0 > 10_000) throw new Error("the session did not render");
-          }
-          await new Promise((r) => requestAnimationFrame(r));
-          return performance.now() - t0;
-        }, id);
-        times.push(ms);
+            return performance.now() - t0;
+          }, id);
+          times.push(ms);
+        }
+        results.session_1000 = { rounds_ms: times, median_ms: median(times), messages: 1000 };
+        await page.context().close();
+      } finally {
+        await up.stop();
       }
-      results.session_1000 = { rounds_ms: times, median_ms: median(times), messages: 1000 };
-      await page.context().close();
-    } finally {
-      await up.stop();
     }
 
     // 10,000 jobs in the queue, scrolled top to bottom.
-    const q = await startUp({ llmUrl, worker: false });
-    try {
-      let next = 0;
-      const submit = async () => {
-        while (next < 10_000) {
-          const i = next++;
-          await q.call("POST", "/api/v1/jobs", { prompt: `job ${i}: summarise chapter ${i}`, skills: i % 4 === 0 ? ["summarize"] : [] });
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, submit));
-      const page = await newPage(b);
-      await page.goto(q.loginUrl);
-      await page.waitForSelector("#prompt");
-      await page.getByRole("link", { name: "queue" }).click();
-      await page.waitForFunction(() => document.querySelector('[data-testid="queue-count"]')?.textContent === "10,000 of 10,000 jobs", null, { timeout: 120_000 });
-      // Each round: 120 frames idle (the same-run baseline: what this
-      // headless, GPU-less browser does with nothing to draw), then 120
-      // frames scrolling 400 px each (about 1,400 rows fly by). Chrome's
-      // own counters give the main thread's work during the scroll.
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send("Performance.enable");
-      const metrics = async () =>
-        Object.fromEntries(
-          ((await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]),
-        );
-      const frames: number[] = [];
-      const idle: number[] = [];
-      const work = { task: 0, script: 0, layout: 0, style: 0 };
-      for (let r = 0; r < ROUNDS; r++) {
-        for (const scroll of [false, true]) {
-          const before = await metrics();
-          const f = await page.evaluate(async (scroll) => {
-            const el = document.querySelector<HTMLElement>('[data-testid="queue-list"]')!;
-            el.scrollTop = 0;
-            await new Promise((r) => requestAnimationFrame(r));
-            const out: number[] = [];
-            let last = performance.now();
-            for (let i = 0; i < 120; i++) {
-              if (scroll) el.scrollTop += 400;
-              await new Promise((r) => requestAnimationFrame(r));
-              const now = performance.now();
-              out.push(now - last);
-              last = now;
-            }
-            return out;
-          }, scroll);
-          const after = await metrics();
-          if (!scroll) {
-            idle.push(...f);
-            continue;
+    if (runs("queue")) {
+      const q = await startUp({ llmUrl, worker: false });
+      try {
+        let next = 0;
+        const submit = async () => {
+          while (next < 10_000) {
+            const i = next++;
+            await q.call("POST", "/api/v1/jobs", { prompt: `job ${i}: summarise chapter ${i}`, skills: i % 4 === 0 ? ["summarize"] : [] });
           }
-          frames.push(...f);
-          work.task += (after.TaskDuration! - before.TaskDuration!) * 1000;
-          work.script += (after.ScriptDuration! - before.ScriptDuration!) * 1000;
-          work.layout += (after.LayoutDuration! - before.LayoutDuration!) * 1000;
-          work.style += (after.RecalcStyleDuration! - before.RecalcStyleDuration!) * 1000;
+        };
+        await Promise.all(Array.from({ length: 8 }, submit));
+        const page = await newPage(b);
+        await page.goto(q.loginUrl);
+        await page.waitForSelector("#prompt");
+        await page.getByRole("link", { name: "queue" }).click();
+        await page.waitForFunction(() => document.querySelector('[data-testid="queue-count"]')?.textContent === "10,000 of 10,000 jobs", null, { timeout: 120_000 });
+        // Each round: 120 frames idle (the same-run baseline: what this
+        // headless, GPU-less browser does with nothing to draw), then 120
+        // frames scrolling 400 px each (about 1,400 rows fly by). Chrome's
+        // own counters give the main thread's work during the scroll.
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send("Performance.enable");
+        const metrics = async () =>
+          Object.fromEntries(
+            ((await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] }).metrics.map((x) => [x.name, x.value]),
+          );
+        const frames: number[] = [];
+        const idle: number[] = [];
+        const work = { task: 0, script: 0, layout: 0, style: 0 };
+        for (let r = 0; r < ROUNDS; r++) {
+          for (const scroll of [false, true]) {
+            const before = await metrics();
+            const f = await page.evaluate(async (scroll) => {
+              const el = document.querySelector<HTMLElement>('[data-testid="queue-list"]')!;
+              el.scrollTop = 0;
+              await new Promise((r) => requestAnimationFrame(r));
+              const out: number[] = [];
+              let last = performance.now();
+              for (let i = 0; i < 120; i++) {
+                if (scroll) el.scrollTop += 400;
+                await new Promise((r) => requestAnimationFrame(r));
+                const now = performance.now();
+                out.push(now - last);
+                last = now;
+              }
+              return out;
+            }, scroll);
+            const after = await metrics();
+            if (!scroll) {
+              idle.push(...f);
+              continue;
+            }
+            frames.push(...f);
+            work.task += (after.TaskDuration! - before.TaskDuration!) * 1000;
+            work.script += (after.ScriptDuration! - before.ScriptDuration!) * 1000;
+            work.layout += (after.LayoutDuration! - before.LayoutDuration!) * 1000;
+            work.style += (after.RecalcStyleDuration! - before.RecalcStyleDuration!) * 1000;
+          }
         }
+        const over = (xs: number[]) => xs.filter((x) => x > 16.7 + 1).length;
+        results.queue_scroll = {
+          jobs: 10_000,
+          frames: frames.length,
+          p50_ms: pct(frames, 50),
+          p95_ms: pct(frames, 95),
+          p99_ms: pct(frames, 99),
+          max_ms: Math.max(...frames),
+          over_16_7ms: over(frames),
+          main_thread_ms_per_frame: work.task / frames.length,
+          script_ms_per_frame: work.script / frames.length,
+          layout_ms_per_frame: work.layout / frames.length,
+          style_ms_per_frame: work.style / frames.length,
+          idle_p50_ms: pct(idle, 50),
+          idle_p95_ms: pct(idle, 95),
+          idle_max_ms: Math.max(...idle),
+          idle_over_16_7ms: over(idle),
+        };
+        await page.context().close();
+      } finally {
+        await q.stop();
       }
-      const over = (xs: number[]) => xs.filter((x) => x > 16.7 + 1).length;
-      results.queue_scroll = {
-        jobs: 10_000,
-        frames: frames.length,
-        p50_ms: pct(frames, 50),
-        p95_ms: pct(frames, 95),
-        p99_ms: pct(frames, 99),
-        max_ms: Math.max(...frames),
-        over_16_7ms: over(frames),
-        main_thread_ms_per_frame: work.task / frames.length,
-        script_ms_per_frame: work.script / frames.length,
-        layout_ms_per_frame: work.layout / frames.length,
-        style_ms_per_frame: work.style / frames.length,
-        idle_p50_ms: pct(idle, 50),
-        idle_p95_ms: pct(idle, 95),
-        idle_max_ms: Math.max(...idle),
-        idle_over_16_7ms: over(idle),
-      };
-      await page.context().close();
-    } finally {
-      await q.stop();
     }
   } finally {
     await b.close();
@@ -221,8 +228,8 @@ test("measure the web UI", async () => {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, "ui.json"), JSON.stringify(results, null, 2) + "\n");
   const js = results.initial_js as ReturnType<typeof initialJs>;
-  const s = results.session_1000 as { median_ms: number; rounds_ms: number[] };
-  const qs = results.queue_scroll as Record<string, number>;
+  const s = (results.session_1000 ?? { median_ms: NaN, rounds_ms: [] }) as { median_ms: number; rounds_ms: number[] };
+  const qs = (results.queue_scroll ?? {}) as Record<string, number>;
   const f1 = (n: number | undefined) => (n ?? NaN).toFixed(1);
   const md = [
     "| what | measured | same-run baseline | target |",

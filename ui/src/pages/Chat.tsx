@@ -43,7 +43,6 @@ export function Chat({ sessionId }: { sessionId?: string }) {
     };
     void poll();
     return () => window.clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [pendingJob, live.state]);
 
   const streaming = !!pendingJob && !live.finished;
