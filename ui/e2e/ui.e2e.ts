@@ -73,6 +73,9 @@ describe("chat", () => {
     await page.getByRole("checkbox", { name: /^pirate/ }).check();
     await page.locator("form.composer summary").click();
     expect(await page.locator("form.composer summary").textContent()).toBe("skills: terse, pirate");
+    // The model picker lists what the provider serves.
+    await expect.poll(() => page.getByLabel("model", { exact: true }).locator("option").allTextContents()).toContain("local:tiny");
+    await page.getByLabel("model", { exact: true }).selectOption("local:tiny");
     await page.fill("#prompt", "Write a short poem about queues.");
     await page.keyboard.press("Control+Enter");
     const streaming = page.locator("article.msg.streaming");
@@ -113,12 +116,24 @@ describe("chat", () => {
     await page.locator('article.msg.streaming[data-state="active"]').waitFor();
     const streaming = page.locator("article.msg.streaming");
     await expect.poll(async () => ((await streaming.locator(".md").textContent().catch(() => "")) ?? "").length, { timeout: 20_000 }).toBeGreaterThan(0);
-    await page.getByRole("button", { name: /stop/ }).click();
+    // Esc stops it, even with the focus still in the prompt.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("prompt");
+    await page.keyboard.press("Escape");
     await expect.poll(() => streaming.getAttribute("data-state"), { timeout: 10_000 }).toBe("cancelled");
     const href = await streaming.locator("header a").getAttribute("href");
     const job = await waitJob(up, href!.split("/").pop()!);
     expect(job.state).toBe("cancelled");
     expect(await page.getByRole("button", { name: /send/ }).isVisible()).toBe(true);
+
+    // And so does the Stop button.
+    await page.fill("#prompt", "Another long one.");
+    await page.keyboard.press("Control+Enter");
+    const second = page.locator('article.msg.streaming[data-state="active"]');
+    await expect.poll(async () => ((await second.locator(".md").textContent().catch(() => "")) ?? "").length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const secondHref = (await second.locator("header a").getAttribute("href"))!;
+    expect(secondHref).not.toBe(href);
+    await page.getByRole("button", { name: /stop/ }).click();
+    expect((await waitJob(up, secondHref.split("/").pop()!)).state).toBe("cancelled");
   });
 
   test("a reload in the middle of a stream loses nothing", async () => {
