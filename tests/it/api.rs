@@ -8,24 +8,7 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helper::{Env, Server};
-
-fn client() -> reqwest::Client {
-    ctl::provider::install_crypto();
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-async fn post(srv: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = client().post(format!("{}{path}", srv.url)).bearer_auth(token).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(srv: &Server, token: &str, path: &str) -> (StatusCode, Value) {
-    let r = client().get(format!("{}{path}", srv.url)).bearer_auth(token).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
+use crate::helper::{Env, Server, client, get, post};
 
 /// Reads a job's SSE stream to its end: (seq, type, data) per event.
 async fn sse(srv: &Server, token: &str, id: &str, last: Option<u64>) -> Vec<(u64, String, Value)> {

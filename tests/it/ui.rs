@@ -6,12 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use serde_json::{Value, json};
 
-use crate::helper::Env;
-
-fn client() -> reqwest::Client {
-    ctl::provider::install_crypto();
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
+use crate::helper::{Env, client, get, post};
 
 /// The first script the committed `ui/dist/index.html` loads.
 fn entry_script() -> String {
@@ -73,35 +68,16 @@ async fn chat_messages_take_skills_and_jobs_show_their_snapshots() {
     let env = Env::new();
     let token = env.token("ui");
     let srv = env.serve();
-    let c = client();
-    let session: Value = c
-        .post(format!("{}/api/v1/sessions", srv.url))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, session) = post(&srv, &token, "/api/v1/sessions", json!({})).await;
     let sid = session["id"].as_str().unwrap();
-    let sent = c
-        .post(format!("{}/api/v1/sessions/{sid}/messages", srv.url))
-        .bearer_auth(&token)
-        .json(&json!({"content": "Summarise this.", "skills": ["summarize", "explain"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status(), 202);
-    let sent: Value = sent.json().await.unwrap();
+    let body = json!({"content": "Summarise this.", "skills": ["summarize", "explain"]});
+    let (status, sent) = post(&srv, &token, &format!("/api/v1/sessions/{sid}/messages"), body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
     let job = sent["job_id"].as_str().unwrap();
 
-    let get = |path: String| {
-        let req = c.get(format!("{}{path}", srv.url)).bearer_auth(&token);
-        async move { req.send().await.unwrap().error_for_status().unwrap().json::<Value>().await.unwrap() }
-    };
-    let view = get(format!("/api/v1/jobs/{job}")).await;
-    let snaps = get(format!("/api/v1/jobs/{job}/skills")).await;
+    let (_, view) = get(&srv, &token, &format!("/api/v1/jobs/{job}")).await;
+    let (status, snaps) = get(&srv, &token, &format!("/api/v1/jobs/{job}/skills")).await;
+    assert_eq!(status, StatusCode::OK);
     let snaps = snaps.as_array().unwrap();
     assert_eq!(snaps.len(), 2);
     for (snap, r) in snaps.iter().zip(view["skills"].as_array().unwrap()) {
@@ -113,19 +89,9 @@ async fn chat_messages_take_skills_and_jobs_show_their_snapshots() {
         assert_eq!(text, shown["text"].as_str().unwrap(), "the snapshot is the skill's exact text");
     }
 
-    let missing = c
-        .get(format!("{}/api/v1/jobs/01JDQ7T3ZK4M8X2B6N0C5V9WAE/skills", srv.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    let unknown = c
-        .post(format!("{}/api/v1/sessions/{sid}/messages", srv.url))
-        .bearer_auth(&token)
-        .json(&json!({"content": "again", "skills": ["no-such-skill"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 400, "an unknown skill is refused, not ignored");
+    let (missing, _) = get(&srv, &token, "/api/v1/jobs/01JDQ7T3ZK4M8X2B6N0C5V9WAE/skills").await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
+    let body = json!({"content": "again", "skills": ["no-such-skill"]});
+    let (unknown, _) = post(&srv, &token, &format!("/api/v1/sessions/{sid}/messages"), body).await;
+    assert_eq!(unknown, StatusCode::BAD_REQUEST, "an unknown skill is refused, not ignored");
 }

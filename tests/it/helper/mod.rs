@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use reqwest::StatusCode;
+use serde_json::Value;
 use tempfile::TempDir;
 
 /// One isolated installation: its own data directory and config.
@@ -266,4 +268,24 @@ fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// An HTTP client that does not follow redirects.
+pub fn client() -> reqwest::Client {
+    ctl::provider::install_crypto();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// `POST path` with a JSON body and a bearer token: the status and the JSON body (null if none).
+pub async fn post(srv: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = client().post(format!("{}{path}", srv.url)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET path` with a bearer token: the status and the JSON body (null if none).
+pub async fn get(srv: &Server, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = client().get(format!("{}{path}", srv.url)).bearer_auth(token).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
