@@ -50,7 +50,7 @@ fn page(name: &str) -> Response {
         )
             .into_response();
     };
-    let mut resp = Response::new(Body::from(file.data.into_owned()));
+    let mut resp = Response::new(body(file.data));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -67,7 +67,7 @@ fn asset(path: &str, file: rust_embed::EmbeddedFile, headers: &HeaderMap) -> Res
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    let mut resp = Response::new(Body::from(file.data.into_owned()));
+    let mut resp = Response::new(body(file.data));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(path)));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -93,5 +93,14 @@ fn mime(path: &str) -> &'static str {
         "woff" => "font/woff",
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
+    }
+}
+
+/// The file's bytes as a body: embedded (release) files are served from
+/// the binary without a copy.
+fn body(data: std::borrow::Cow<'static, [u8]>) -> Body {
+    match data {
+        std::borrow::Cow::Borrowed(b) => Body::from(bytes::Bytes::from_static(b)),
+        std::borrow::Cow::Owned(v) => Body::from(v),
     }
 }
