@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys the environment may override; other `CTL_` variables
 /// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
-const ENV_KEYS: &[&str] = &["default_model", "providers", "worker", "home", "prices", "skills"];
+const ENV_KEYS: &[&str] =
+    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -40,6 +41,77 @@ pub struct Config {
     /// Prices per model (`provider:model`), for the cost column of `ctl stats`.
     pub prices: BTreeMap<String, Price>,
     pub skills: SkillsConfig,
+    /// Markdown vaults for retrieval and the vault tools.
+    pub rag: RagConfig,
+}
+
+/// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
+/// for the vault tools. `vault` is the vault named `default`; more are
+/// named under `[rag.vaults.NAME]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RagConfig {
+    /// The default vault's folder (`~` expands to the home directory).
+    pub vault: Option<PathBuf>,
+    /// More vaults, by name.
+    pub vaults: BTreeMap<String, VaultConfig>,
+    /// The model that embeds chunks and queries, as `provider:model`.
+    pub embed_model: Option<String>,
+}
+
+/// One named vault.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultConfig {
+    pub path: PathBuf,
+}
+
+impl RagConfig {
+    /// The vault name `vault = ...` is known by.
+    pub const DEFAULT_VAULT: &'static str = "default";
+
+    /// Every configured vault's name and folder, `~` expanded, by name.
+    pub fn vault_roots(&self) -> BTreeMap<String, PathBuf> {
+        let mut out: BTreeMap<String, PathBuf> =
+            self.vaults.iter().map(|(name, v)| (name.clone(), expand_tilde(&v.path))).collect();
+        if let Some(path) = &self.vault {
+            out.insert(Self::DEFAULT_VAULT.to_owned(), expand_tilde(path));
+        }
+        out
+    }
+
+    /// The folder of the vault called `name`, or of the only/default vault
+    /// when `name` is `None`.
+    pub fn vault_root(&self, name: Option<&str>) -> Result<PathBuf, String> {
+        let roots = self.vault_roots();
+        match name {
+            Some(n) => roots.get(n).cloned().ok_or_else(|| {
+                let known: Vec<_> = roots.keys().cloned().collect();
+                if known.is_empty() {
+                    format!("no vault named {n:?}: no vault is configured (set [rag] vault = \"~/notes\")")
+                } else {
+                    format!("no vault named {n:?}; configured: {}", known.join(", "))
+                }
+            }),
+            None if roots.len() == 1 => Ok(roots.into_values().next().unwrap_or_default()),
+            None => roots.get(Self::DEFAULT_VAULT).cloned().ok_or_else(|| {
+                if roots.is_empty() {
+                    "no vault is configured: set [rag] vault = \"~/notes\" in the config".to_owned()
+                } else {
+                    let known: Vec<_> = roots.keys().cloned().collect();
+                    format!("several vaults are configured ({}); name one", known.join(", "))
+                }
+            }),
+        }
+    }
+}
+
+/// `~/x` → `$HOME/x`; other paths unchanged.
+pub fn expand_tilde(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Where user skills live (see [`crate::skills::search_path`]).
@@ -68,6 +140,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             prices: BTreeMap::new(),
             skills: SkillsConfig::default(),
+            rag: RagConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -132,10 +205,7 @@ impl ProviderConfig {
             };
         }
         if let Some(path) = &self.api_key_file {
-            let path = match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-                (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-                _ => path.clone(),
-            };
+            let path = expand_tilde(path);
             return std::fs::read_to_string(&path)
                 .map(|s| Some(s.trim().to_owned()))
                 .map_err(|e| format!("cannot read API key file {}: {e}", path.display()));

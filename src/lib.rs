@@ -20,5 +20,6 @@ pub mod queue;
 pub mod skills;
 pub mod stats;
 pub mod store;
+pub mod tools;
 pub mod web;
 pub mod worker;

@@ -118,21 +118,13 @@ fn search_path_from(env: Option<OsString>, configured: &[PathBuf]) -> Vec<PathBu
     if let Some(value) = env.filter(|v| !v.is_empty()) {
         return std::env::split_paths(&value)
             .filter(|p| !p.as_os_str().is_empty())
-            .map(|p| expand_home(&p))
+            .map(|p| crate::config::expand_tilde(&p))
             .collect();
     }
     if !configured.is_empty() {
-        return configured.iter().map(|p| expand_home(p)).collect();
+        return configured.iter().map(|p| crate::config::expand_tilde(p)).collect();
     }
     default_dir().into_iter().collect()
-}
-
-/// `~/x` means `$HOME/x`, as in the rest of the config.
-fn expand_home(path: &std::path::Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
-    }
 }
 
 /// Lowercase hex SHA-256.
