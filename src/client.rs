@@ -8,9 +8,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
-use crate::api::{
-    Created, Event, JobPage, JobSpec, JobState, JobView, Params, ReplaySpec, SseData, StateReply,
-};
+use crate::api::{Created, Event, JobPage, JobSpec, JobState, JobView, ReplaySpec, SseData, StateReply};
 use crate::jobs::{CancelOutcome, Local};
 
 #[derive(Debug, thiserror::Error)]
@@ -258,7 +256,7 @@ fn root_cause(e: &reqwest::Error) -> String {
 
 /// Where the CLI's job commands go.
 pub enum Target {
-    Local(Local),
+    Local(Box<Local>),
     Remote(Client),
 }
 
@@ -329,13 +327,13 @@ impl Target {
     }
 
     /// Submits a replay of `id` (a full id); returns the new job's id.
-    pub async fn replay(&self, id: &str, model: Option<String>, params: Params) -> anyhow::Result<String> {
+    pub async fn replay(&self, id: &str, spec: ReplaySpec) -> anyhow::Result<String> {
         match self {
             Self::Local(l) => {
                 let (l, id) = (l.clone(), id.to_owned());
-                Ok(tokio::task::spawn_blocking(move || l.replay(&id, model.as_deref(), params)).await??.id)
+                Ok(tokio::task::spawn_blocking(move || l.replay(&id, spec)).await??.id)
             }
-            Self::Remote(c) => Ok(c.replay(id, &ReplaySpec { model, params }).await?),
+            Self::Remote(c) => Ok(c.replay(id, &spec).await?),
         }
     }
 

@@ -174,6 +174,11 @@ pub struct ProviderConfig {
     /// Longest silence allowed in a response stream.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: f64,
+    /// The models' context window in tokens, when the server does not say
+    /// (llama.cpp's server and Ollama do; OpenAI, vLLM and
+    /// llama-cpp-python do not). Prompts that cannot fit fail at once.
+    #[serde(default)]
+    pub context_window: Option<u64>,
 }
 
 fn default_connect_timeout() -> f64 {
@@ -193,6 +198,7 @@ impl ProviderConfig {
             api_key_file: None,
             connect_timeout_secs: default_connect_timeout(),
             idle_timeout_secs: default_idle_timeout(),
+            context_window: None,
         }
     }
 
@@ -230,6 +236,20 @@ pub struct WorkerConfig {
     pub grace_secs: f64,
     /// Safety-net rescan of the queue and of dead workers' jobs, in seconds.
     pub rescan_secs: f64,
+    /// Tools a job gets when it names none and its skills declare no
+    /// `allowed-tools`.
+    pub default_tools: Vec<String>,
+    /// Rounds of tool calls a job may make before it fails.
+    pub max_tool_rounds: u32,
+    /// Longest one tool call may run, in seconds.
+    pub tool_timeout_secs: f64,
+    /// Wall time all of one attempt's tool calls may take, in seconds.
+    pub tool_budget_secs: f64,
+    /// Longest tool result a model sees, in bytes (the rest is cut, and
+    /// the result says so).
+    pub tool_result_max_bytes: usize,
+    /// Tool calls of one round that run at once.
+    pub max_parallel_tools: usize,
 }
 
 impl Default for WorkerConfig {
@@ -241,6 +261,12 @@ impl Default for WorkerConfig {
             backoff_max_ms: 60_000,
             grace_secs: 30.0,
             rescan_secs: 5.0,
+            default_tools: Vec::new(),
+            max_tool_rounds: 8,
+            tool_timeout_secs: 60.0,
+            tool_budget_secs: 300.0,
+            tool_result_max_bytes: 32 * 1024,
+            max_parallel_tools: 4,
         }
     }
 }

@@ -2,9 +2,10 @@
 //! view, list, cancel and retry. This is what the CLI (and later the API)
 //! calls; it joins the queue, the event logs and the store into one picture.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, Params, Role, SkillSnapshot};
+use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, ReplaySpec, Role, SkillSnapshot};
 use crate::config::Config;
 use crate::events::{self, EventError, EventWriter, Summary};
 use crate::home::{Home, HomeError};
@@ -74,6 +75,12 @@ impl Local {
         self.publish(job)
     }
 
+    /// The names of the tools this installation has enabled.
+    fn enabled_tools(&self) -> Vec<String> {
+        let _ = &self.config;
+        Vec::new()
+    }
+
     /// Publishes a built job: one durable write of its file into `_queue`.
     /// The event log is not created here; the job's first owner creates it
     /// with the job's implied `queued` event, and until then readers show
@@ -85,6 +92,8 @@ impl Local {
 
     fn build_job(&self, mut spec: JobSpec, catalog: &Catalog) -> Result<Job, JobError> {
         let mut skills = Vec::new();
+        // What the skills' `allowed-tools` grant, and which skills declare one.
+        let mut bound: Option<(BTreeSet<String>, Vec<String>)> = None;
         for name in &spec.skills {
             let skill = catalog.get(name).ok_or_else(|| {
                 JobError::Invalid(format!("no skill named {name:?} (see `ctl skills list`)"))
@@ -103,8 +112,16 @@ impl Local {
                             .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
                         spec.params.entry(key.clone()).or_insert(v);
                     }
+                    "allow_egress_after_private" => {
+                        spec.allow_egress_after_private |= value.trim() == "true";
+                    }
                     _ => {}
                 }
+            }
+            if !skill.allowed_tools.is_empty() {
+                let (granted, declared) = bound.get_or_insert_with(Default::default);
+                granted.extend(crate::skills::granted_tools(&skill.allowed_tools));
+                declared.push(skill.name.clone());
             }
             skills.push(SkillSnapshot {
                 name: skill.name.clone(),
@@ -139,6 +156,16 @@ impl Local {
                 return Err(JobError::Invalid("a job needs a prompt or messages".into()));
             }
         }
+        let tools = resolve_tools(
+            &spec.tools,
+            bound.as_ref().map(|(g, d)| (g, d.as_slice())),
+            &self.config.worker.default_tools,
+            &self.enabled_tools(),
+        )
+        .map_err(JobError::Invalid)?;
+        if let Some(choice) = &spec.tool_choice {
+            check_tool_choice(choice, &tools).map_err(JobError::Invalid)?;
+        }
         let (id, created_at) = queue::new_job_id();
         Ok(Job {
             v: crate::api::JOB_SCHEMA_VERSION,
@@ -153,16 +180,20 @@ impl Local {
             session_id: spec.session_id,
             parent_id: None,
             skills,
+            tools,
+            tool_choice: spec.tool_choice,
+            allow_egress_after_private: spec.allow_egress_after_private,
+            tool_results_from: None,
         })
     }
 
     /// Submits a sibling of `id`: the same messages and the same skill
     /// snapshots (not the skills' current files), with `model` and `params`
     /// overriding the original's, and `parent_id` set to `id`.
-    pub fn replay(&self, id: &str, model: Option<&str>, params: Params) -> Result<Job, JobError> {
+    pub fn replay(&self, id: &str, spec: ReplaySpec) -> Result<Job, JobError> {
         let dir = self.queue.locate(id).ok_or_else(|| JobError::NotFound(id.to_owned()))?;
         let original = self.queue.read(dir, id).map_err(|e| read_error(id, e))?;
-        let model = match model {
+        let model = match spec.model.as_deref() {
             Some(m) => {
                 let (provider, name) = self.config.resolve_model(Some(m)).map_err(JobError::Invalid)?;
                 format!("{provider}:{name}")
@@ -170,7 +201,8 @@ impl Local {
             None => original.model.clone(),
         };
         let mut merged = original.params.clone();
-        merged.extend(params);
+        merged.extend(spec.params);
+        let tool_results_from = spec.reuse_tool_results.then(|| original.id.clone());
         let (new_id, created_at) = queue::new_job_id();
         let job = Job {
             id: new_id,
@@ -182,6 +214,7 @@ impl Local {
             session_id: None,
             traceparent: None,
             max_attempts: self.config.worker.max_attempts,
+            tool_results_from,
             ..original
         };
         self.publish(job)
@@ -382,6 +415,61 @@ impl Local {
     }
 }
 
+/// The tools a job may call: the ones it names (`all`: every enabled one),
+/// else those its skills allow, else the config's default. Always within
+/// the enabled tools and, when a skill declares `allowed-tools`, within
+/// what the skills allow (`bound`: the granted names and the skills that
+/// declared them): a job can narrow its skills' tools, never widen them.
+fn resolve_tools(
+    requested: &[String],
+    bound: Option<(&BTreeSet<String>, &[String])>,
+    default: &[String],
+    enabled: &[String],
+) -> Result<Vec<String>, String> {
+    let allowed = |name: &str| bound.is_none_or(|(granted, _)| granted.contains(name));
+    let mut out = BTreeSet::new();
+    if requested.iter().any(|r| r == "all") {
+        out.extend(enabled.iter().filter(|t| allowed(t)).cloned());
+    } else if requested.is_empty() {
+        match bound {
+            Some((granted, _)) => out.extend(enabled.iter().filter(|t| granted.contains(*t)).cloned()),
+            None => out.extend(default.iter().cloned()),
+        }
+    } else {
+        out.extend(requested.iter().cloned());
+    }
+    for name in &out {
+        if !enabled.contains(name) {
+            return Err(format!(
+                "no tool named {name:?} is enabled (see `ctl tools list`; tools are turned on in [tools])"
+            ));
+        }
+        if let Some((granted, skills)) = bound.filter(|_| !allowed(name)) {
+            let granted: Vec<&str> = granted.iter().map(String::as_str).collect();
+            return Err(format!(
+                "the skills {} allow only {} (allowed-tools); the job asked for {name}",
+                skills.join(", "),
+                if granted.is_empty() { "no ctl tools".to_owned() } else { granted.join(", ") }
+            ));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// `tool_choice` is `auto`, `none`, `required` or one of the job's tools,
+/// or a comma-separated list of those, one per model call.
+fn check_tool_choice(choice: &str, tools: &[String]) -> Result<(), String> {
+    for c in choice.split(',').map(str::trim) {
+        if !matches!(c, "auto" | "none" | "required") && !tools.iter().any(|t| t == c) {
+            return Err(format!(
+                "tool_choice {c:?} is not auto, none, required or one of the job's tools ({})",
+                tools.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn read_error(id: &str, e: queue::ReadError) -> JobError {
     match e {
         queue::ReadError::Missing => JobError::NotFound(id.to_owned()),
@@ -417,5 +505,55 @@ pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
         session_id: job.session_id.clone(),
         parent_id: job.parent_id.clone(),
         skills: job.skills.iter().map(SkillSnapshot::reference).collect(),
+        tools: job.tools.clone(),
+        tool_stats: summary.tools.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tool_set_tests {
+    use std::collections::BTreeSet;
+
+    use super::{check_tool_choice, resolve_tools};
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_job_gets_what_it_asks_for_else_its_skills_tools_else_the_default() {
+        let enabled = names(&["fetch", "run_code", "vault_read", "web_search"]);
+        let none: Option<(&BTreeSet<String>, &[String])> = None;
+        assert_eq!(resolve_tools(&names(&["fetch"]), none, &[], &enabled).unwrap(), ["fetch"]);
+        assert_eq!(resolve_tools(&names(&["all"]), none, &[], &enabled).unwrap(), enabled);
+        assert_eq!(resolve_tools(&[], none, &names(&["vault_read"]), &enabled).unwrap(), ["vault_read"]);
+        let granted: BTreeSet<String> = names(&["fetch", "web_search", "Read"]).into_iter().collect();
+        let skills = names(&["research"]);
+        let bound = Some((&granted, skills.as_slice()));
+        assert_eq!(
+            resolve_tools(&[], bound, &names(&["run_code"]), &enabled).unwrap(),
+            ["fetch", "web_search"]
+        );
+        assert_eq!(resolve_tools(&names(&["all"]), bound, &[], &enabled).unwrap(), ["fetch", "web_search"]);
+        assert_eq!(resolve_tools(&names(&["fetch"]), bound, &[], &enabled).unwrap(), ["fetch"]);
+    }
+
+    #[test]
+    fn a_job_cannot_widen_its_skills_tools_or_name_disabled_ones() {
+        let enabled = names(&["fetch", "run_code"]);
+        let granted: BTreeSet<String> = names(&["fetch"]).into_iter().collect();
+        let skills = names(&["research"]);
+        let err = resolve_tools(&names(&["run_code"]), Some((&granted, &skills)), &[], &enabled).unwrap_err();
+        assert!(err.contains("research allow only fetch") && err.contains("run_code"), "{err}");
+        let err = resolve_tools(&names(&["nope"]), None, &[], &enabled).unwrap_err();
+        assert!(err.contains("\"nope\"") && err.contains("ctl tools list"), "{err}");
+    }
+
+    #[test]
+    fn tool_choice_names_the_jobs_tools() {
+        let tools = names(&["vault_read", "run_code"]);
+        assert!(check_tool_choice("vault_read,run_code,none", &tools).is_ok());
+        assert!(check_tool_choice("auto", &[]).is_ok());
+        assert!(check_tool_choice("fetch", &tools).unwrap_err().contains("\"fetch\""));
     }
 }

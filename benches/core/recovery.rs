@@ -43,6 +43,10 @@ fn killed_worker_state(home: &Path, n: usize) -> String {
             session_id: None,
             parent_id: None,
             skills: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
+            allow_egress_after_private: false,
+            tool_results_from: None,
         };
         let mut log = EventWriter::open(&home.events_path(&job.id)).unwrap();
         log.append(EventBody::Queued { attempts: 0, reason: None }).unwrap();

@@ -26,12 +26,30 @@ pub enum Role {
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// The tools an assistant message asked to call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a `tool` message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
     }
+}
+
+/// A model's request to call a tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToolCall {
+    /// The id the model gave the call (or one ctl made up when it gave none).
+    pub id: String,
+    /// The tool's name as ctl knows it (`fetch`, `server.tool`).
+    pub name: String,
+    /// The arguments object.
+    #[schema(value_type = Object)]
+    pub arguments: serde_json::Value,
 }
 
 /// Generation parameters, passed to the backend by name.
@@ -69,6 +87,20 @@ pub struct JobSpec {
     /// `metadata` defaults (model, temperature, ...) apply unless set here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<String>,
+    /// Tools the model may call, by name (`ctl tools list`), or `["all"]`
+    /// for every enabled tool the job's skills allow. Without it the job
+    /// gets its skills' `allowed-tools`, else the config's default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// How the first model call picks tools: `auto` (default), `none`,
+    /// `required`, or a tool's name to force that call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
+    pub tool_choice: Option<String>,
+    /// Lets calls that send data out (fetch, web search) run after the job
+    /// has read private data (vault, retrieval). Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_egress_after_private: bool,
 }
 
 /// A skill exactly as a job used it: the SKILL.md text and its SHA-256, so
@@ -147,6 +179,18 @@ pub struct Job {
     /// Snapshots of the skills the job runs with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<SkillSnapshot>,
+    /// The tools the model may call, resolved at submit (names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// `auto`, `none`, `required` or a tool name, for the first model call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<String>,
+    /// The job opted out of the egress guard.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_egress_after_private: bool,
+    /// A replay that reuses the read-only tool results of this job's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_results_from: Option<String>,
 }
 
 impl Job {
@@ -154,6 +198,25 @@ impl Job {
     pub fn prompt_preview(&self) -> &str {
         self.messages.iter().rev().find(|m| m.role == Role::User).map_or("", |m| m.content.as_str())
     }
+}
+
+/// A short line naming what a tool call is about (its URL, path, query or
+/// first line of code), for one-line displays of tool activity.
+pub fn call_target(arguments: &serde_json::Value) -> String {
+    const MAX: usize = 60;
+    let obj = arguments.as_object();
+    let pick = ["url", "path", "query", "q", "code", "name"]
+        .iter()
+        .find_map(|k| obj.and_then(|o| o.get(*k)).and_then(serde_json::Value::as_str))
+        .or_else(|| obj.and_then(|o| o.values().find_map(serde_json::Value::as_str)))
+        .unwrap_or_default();
+    let line = pick.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
+    if line.chars().count() <= MAX {
+        return line.to_owned();
+    }
+    let mut short: String = line.chars().take(MAX - 1).collect();
+    short.push('…');
+    short
 }
 
 /// Where a job is in its life.
@@ -247,6 +310,36 @@ pub enum EventBody {
     Started { attempt: u32, worker: String, model: String },
     /// A piece of output text.
     Token { text: String },
+    /// The model asked to call a tool; written before the call runs.
+    ToolCall {
+        /// The call's id, shared with its `tool_result`.
+        id: String,
+        tool: String,
+        #[schema(value_type = Object)]
+        arguments: serde_json::Value,
+        /// Which model round asked for it, from 1.
+        round: u32,
+    },
+    /// A tool call ended (with a result or an error).
+    ToolResult {
+        id: String,
+        tool: String,
+        duration_ms: f64,
+        /// Size of the whole result, before any cap.
+        bytes: u64,
+        /// The result as the model saw it (capped).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<String>,
+        /// Why the call failed or was refused; the model saw this instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// The result was cut to the size cap.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        truncated: bool,
+        /// Taken from an earlier attempt's log instead of calling the tool again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reused: bool,
+    },
     /// Counts and timings of the attempt that finished.
     Usage(Usage),
     /// The job completed.
@@ -270,6 +363,8 @@ impl EventBody {
             Self::Queued { .. } => "queued",
             Self::Started { .. } => "started",
             Self::Token { .. } => "token",
+            Self::ToolCall { .. } => "tool_call",
+            Self::ToolResult { .. } => "tool_result",
             Self::Usage(_) => "usage",
             Self::Done { .. } => "done",
             Self::Failed { .. } => "failed",
@@ -315,6 +410,29 @@ pub struct JobView {
     /// The skills the job ran with (name, hash, where from).
     #[serde(default)]
     pub skills: Vec<SkillRef>,
+    /// The tools the model could call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Tool calls of the latest attempt, and the time they took.
+    #[serde(default, skip_serializing_if = "ToolStats::is_empty")]
+    pub tool_stats: ToolStats,
+}
+
+/// How a job used tools in its latest attempt.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToolStats {
+    /// Tool calls made.
+    pub calls: u32,
+    /// Calls that failed or were refused.
+    pub errors: u32,
+    /// Wall time spent in tools (calls of one round overlap).
+    pub duration_ms: f64,
+}
+
+impl ToolStats {
+    pub fn is_empty(&self) -> bool {
+        self.calls == 0
+    }
 }
 
 /// What to change in a replay; everything else is the original's.
@@ -329,6 +447,10 @@ pub struct ReplaySpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Object)]
     pub params: Params,
+    /// Give the model the results the original's read-only tool calls got,
+    /// instead of calling the tools again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_tool_results: bool,
 }
 
 /// The reply to a submit: `{"id": ...}`.
@@ -378,6 +500,18 @@ impl SseData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_targets_name_the_url_path_or_first_line() {
+        use serde_json::json;
+        assert_eq!(call_target(&json!({"url": "https://a.b/c", "path": "x"})), "https://a.b/c");
+        assert_eq!(call_target(&json!({"language": "python", "code": "\nimport os\nprint(1)"})), "import os");
+        assert_eq!(call_target(&json!({"n": 3, "zz": "only string"})), "only string");
+        assert_eq!(call_target(&json!("not an object")), "");
+        let long = call_target(&json!({"query": "é".repeat(100)}));
+        assert_eq!(long.chars().count(), 60);
+        assert!(long.ends_with('…'));
+    }
 
     #[test]
     fn skill_instructions_skip_the_front_matter() {

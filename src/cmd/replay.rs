@@ -1,6 +1,7 @@
 //! `ctl replay`: run a job again, optionally with another model or parameters.
 
 use super::Context;
+use crate::api::ReplaySpec;
 
 /// Submit a sibling of a job: the same messages and the same skill snapshots
 /// (the exact skill text the original used, not the current files), with
@@ -21,6 +22,10 @@ pub struct ReplayArgs {
     /// Parameter override, repeatable: KEY=VALUE (JSON when it parses).
     #[arg(short, long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// Give the model the results the original's read-only tool calls
+    /// (search, fetch, vault, retrieval) got, instead of calling again.
+    #[arg(long)]
+    pub reuse_tool_results: bool,
     /// Stream the replay's output after submitting it.
     #[arg(short, long)]
     pub follow: bool,
@@ -31,7 +36,8 @@ impl ReplayArgs {
         let params = super::submit::parse_params(&self.params)?;
         let target = ctx.target()?;
         let original = target.job(&self.job).await?;
-        let id = target.replay(&original.id, self.model, params).await?;
+        let spec = ReplaySpec { model: self.model, params, reuse_tool_results: self.reuse_tool_results };
+        let id = target.replay(&original.id, spec).await?;
         if self.follow {
             eprintln!("job {id} (replay of {})", original.id);
             return super::tail::follow_job(&target, &id, ctx.json()).await;

@@ -64,6 +64,14 @@ pub fn render(v: &JobView) -> String {
         }
         field("timing", timing);
     }
+    if !v.tools.is_empty() {
+        field("tools", v.tools.join(", "));
+    }
+    if !v.tool_stats.is_empty() {
+        let t = &v.tool_stats;
+        let failed = if t.errors > 0 { format!(" ({} failed)", t.errors) } else { String::new() };
+        field("tool calls", format!("{}{failed}, {:.0} ms in tools", t.calls, t.duration_ms));
+    }
     if let Some(e) = &v.error {
         field("error", e.clone());
     }

@@ -14,6 +14,8 @@ use crate::api::{JobSpec, Params};
 ///   ctl submit --skill research --skill summarize question.md
 ///   echo "Summarise RFC 9110 in 5 bullets" | ctl submit --model local:tiny -
 ///   ctl submit --param temperature=0.2 --param max_tokens=400 --follow prompt.md
+///   ctl submit --tool fetch --tool web_search --follow question.md
+///   ctl submit --tools all --skill research question.md
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct SubmitArgs {
@@ -34,6 +36,23 @@ pub struct SubmitArgs {
     /// Values are JSON when they parse as JSON, strings otherwise.
     #[arg(short, long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// Tool the model may call, repeatable (see `ctl tools list`). Without
+    /// it the job gets its skills' allowed-tools, else `worker.default_tools`.
+    #[arg(long = "tool", value_name = "NAME")]
+    pub tools: Vec<String>,
+    /// Tools as one comma-separated list; `all` is every enabled tool the
+    /// job's skills allow.
+    #[arg(long = "tools", value_name = "LIST", value_delimiter = ',')]
+    pub tool_list: Vec<String>,
+    /// How the model picks tools: auto, none, required or a tool's name
+    /// (that call is forced); a comma-separated list gives one per model
+    /// call, then auto (e.g. vault_read,none).
+    #[arg(long, value_name = "CHOICE")]
+    pub tool_choice: Option<String>,
+    /// Let tools that send data out (fetch, web_search) run after the job
+    /// has read private data (vault, retrieval). The job records it.
+    #[arg(long)]
+    pub allow_egress_after_private: bool,
     /// Higher runs first (default 0); jobs of equal priority run in submit order.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
@@ -52,6 +71,9 @@ impl SubmitArgs {
             params: parse_params(&self.params)?,
             priority: self.priority,
             skills: self.skills,
+            tools: self.tools.into_iter().chain(self.tool_list).filter(|t| !t.trim().is_empty()).collect(),
+            tool_choice: self.tool_choice,
+            allow_egress_after_private: self.allow_egress_after_private,
             ..JobSpec::default()
         };
         let target = ctx.target()?;

@@ -1,5 +1,6 @@
 //! `ctl tail`: stream a job's output (or raw events) until it ends.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result
     let mut out = std::io::stdout().lock();
     let mut at_line_start = true;
     let mut state = None;
+    // What each running tool call is about, for its line when it ends.
+    let mut calls: HashMap<String, String> = HashMap::new();
+    let dim = std::io::stderr().is_terminal();
     while let Some(event) = events.next().await {
         let event = event?;
         if json {
@@ -81,6 +85,24 @@ pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result
                     at_line_start = text.ends_with('\n');
                 }
             }
+            EventBody::ToolCall { id: call, tool, arguments, .. } => {
+                let target = crate::api::call_target(arguments);
+                if let Some(s) = &spinner {
+                    s.set_message(format!("{tool} {target}"));
+                }
+                calls.insert(call.clone(), target);
+            }
+            EventBody::ToolResult { id: call, tool, duration_ms, bytes, error, reused, .. } => {
+                if !json {
+                    let target = calls.remove(call).unwrap_or_default();
+                    let line = tool_line(tool, &target, *duration_ms, *bytes, error.as_deref(), *reused);
+                    out.flush()?;
+                    match &spinner {
+                        Some(s) => s.suspend(|| print_dim(&line, dim)),
+                        None => print_dim(&line, dim),
+                    }
+                }
+            }
             EventBody::Usage(_) => {}
             body => state = body.terminal_state(),
         }
@@ -112,6 +134,27 @@ pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result
     })
 }
 
+/// One line of tool activity: `→ fetch https://… 220 ms, 14 KB`.
+fn tool_line(tool: &str, target: &str, ms: f64, bytes: u64, error: Option<&str>, reused: bool) -> String {
+    let target = if target.is_empty() { String::new() } else { format!(" {target}") };
+    let took = if ms >= 1000.0 { format!("{:.1} s", ms / 1000.0) } else { format!("{ms:.0} ms") };
+    if let Some(e) = error {
+        return format!("→ {tool}{target} {took}, failed: {e}");
+    }
+    let size = if bytes >= 1024 { format!("{} KB", bytes.div_ceil(1024)) } else { format!("{bytes} B") };
+    let reused = if reused { " (reused)" } else { "" };
+    format!("→ {tool}{target} {took}, {size}{reused}")
+}
+
+/// Prints a line on stderr, dim on a terminal.
+fn print_dim(line: &str, dim: bool) {
+    if dim {
+        eprintln!("\x1b[2m{line}\x1b[0m");
+    } else {
+        eprintln!("{line}");
+    }
+}
+
 /// A spinner on stderr while the job waits, only on a terminal.
 fn spinner() -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
@@ -122,4 +165,25 @@ fn spinner() -> Option<ProgressBar> {
     bar.set_message("waiting for a worker");
     bar.enable_steady_tick(Duration::from_millis(100));
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tool_line;
+
+    #[test]
+    fn tool_lines_say_what_how_long_and_how_much() {
+        assert_eq!(
+            tool_line("fetch", "https://a.b", 220.4, 14_000, None, false),
+            "→ fetch https://a.b 220 ms, 14 KB"
+        );
+        assert_eq!(
+            tool_line("vault_read", "a.md", 1500.0, 12, None, true),
+            "→ vault_read a.md 1.5 s, 12 B (reused)"
+        );
+        assert_eq!(
+            tool_line("run_code", "", 3.0, 0, Some("timed out"), false),
+            "→ run_code 3 ms, failed: timed out"
+        );
+    }
 }

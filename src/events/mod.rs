@@ -376,6 +376,10 @@ pub struct Summary {
     pub usage: Option<crate::api::Usage>,
     /// The terminal event, if the job ended.
     pub terminal: Option<EventBody>,
+    /// Tool use of the latest attempt.
+    pub tools: crate::api::ToolStats,
+    /// When the current round of tool calls began, and the calls still open.
+    tool_round: Option<(Timestamp, u32)>,
 }
 
 impl Summary {
@@ -400,8 +404,26 @@ impl Summary {
                 self.started_at = Some(ev.ts);
                 self.output.clear();
                 self.usage = None;
+                self.tools = crate::api::ToolStats::default();
+                self.tool_round = None;
             }
             EventBody::Token { text } => self.output.push_str(text),
+            EventBody::ToolCall { .. } => {
+                self.tools.calls += 1;
+                // Calls of one round run at once: time the round, not each call.
+                self.tool_round.get_or_insert((ev.ts, 0)).1 += 1;
+            }
+            EventBody::ToolResult { error, .. } => {
+                self.tools.errors += u32::from(error.is_some());
+                if let Some((since, open)) = &mut self.tool_round {
+                    *open = open.saturating_sub(1);
+                    if *open == 0 {
+                        let ms = ev.ts.duration_since(*since).as_secs_f64() * 1000.0;
+                        self.tools.duration_ms += ms.max(0.0);
+                        self.tool_round = None;
+                    }
+                }
+            }
             EventBody::Usage(u) => self.usage = Some(u.clone()),
             EventBody::Done { .. } | EventBody::Failed { .. } | EventBody::Cancelled { .. } => {
                 self.terminal = Some(ev.body.clone());

@@ -10,8 +10,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::calls::CallParts;
 use super::decode::{self, Decoder, Flow};
-use super::{ChatEvent, ChatRequest, ChatStream, ModelInfo, Provider, ProviderError, Timeouts};
+use super::{ChatEvent, ChatRequest, ChatStream, ModelInfo, Provider, ProviderError, Timeouts, ToolChoice};
 use crate::api::Role;
 
 const PROVIDER: &str = "Anthropic";
@@ -52,22 +53,50 @@ impl Anthropic {
 }
 
 /// The streamed request. System messages become the top-level `system`
-/// field; tool messages travel as user text, since without tool-use ids
-/// Anthropic has no other place for them. Unknown params are left out:
-/// the API rejects fields it does not know.
+/// field; an assistant turn's tool calls become `tool_use` blocks, and the
+/// results that follow it one user turn of `tool_result` blocks (a tool
+/// message without a call id travels as user text). Unknown params are
+/// left out: the API rejects fields it does not know.
 fn chat_body(req: &ChatRequest) -> Value {
     let mut system = Vec::new();
-    let mut messages = Vec::new();
+    let mut messages: Vec<Value> = Vec::new();
+    // Whether the last message is a user turn of tool results, which the
+    // next result joins.
+    let mut results_open = false;
     for m in &req.messages {
-        let role = match m.role {
-            Role::System => {
+        let message = match (m.role, &m.tool_call_id) {
+            (Role::System, _) => {
                 system.push(m.content.as_str());
                 continue;
             }
-            Role::Assistant => "assistant",
-            Role::User | Role::Tool => "user",
+            (Role::Tool, Some(id)) => {
+                let block = json!({"type": "tool_result", "tool_use_id": id, "content": m.content});
+                if results_open
+                    && let Some(blocks) = messages.last_mut().and_then(|l| l["content"].as_array_mut())
+                {
+                    blocks.push(block);
+                    continue;
+                }
+                results_open = true;
+                messages.push(json!({"role": "user", "content": [block]}));
+                continue;
+            }
+            (Role::Assistant, _) if !m.tool_calls.is_empty() => {
+                let mut blocks = Vec::new();
+                if !m.content.is_empty() {
+                    blocks.push(json!({"type": "text", "text": m.content}));
+                }
+                for c in &m.tool_calls {
+                    let input = if c.arguments.is_object() { c.arguments.clone() } else { json!({}) };
+                    blocks.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}));
+                }
+                json!({"role": "assistant", "content": blocks})
+            }
+            (Role::Assistant, _) => json!({"role": "assistant", "content": m.content}),
+            (Role::User | Role::Tool, _) => json!({"role": "user", "content": m.content}),
         };
-        messages.push(json!({ "role": role, "content": m.content }));
+        results_open = false;
+        messages.push(message);
     }
     let mut body = Map::new();
     for (key, value) in &req.params {
@@ -86,6 +115,20 @@ fn chat_body(req: &ChatRequest) -> Value {
     }
     body.insert("messages".into(), Value::Array(messages));
     body.insert("stream".into(), json!(true));
+    if !req.tools.is_empty() {
+        let tools = req
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}));
+        body.insert("tools".into(), tools.collect());
+        let choice = match &req.tool_choice {
+            ToolChoice::Auto => json!({"type": "auto"}),
+            ToolChoice::None => json!({"type": "none"}),
+            ToolChoice::Required => json!({"type": "any"}),
+            ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
+        };
+        body.insert("tool_choice".into(), choice);
+    }
     Value::Object(body)
 }
 
@@ -162,10 +205,18 @@ enum Payload {
         message: StartMessage,
     },
     ContentBlockStart {
+        #[serde(default)]
+        index: u64,
         content_block: Block,
     },
     ContentBlockDelta {
+        #[serde(default)]
+        index: u64,
         delta: Block,
+    },
+    ContentBlockStop {
+        #[serde(default)]
+        index: u64,
     },
     MessageDelta {
         delta: Option<MessageDelta>,
@@ -175,7 +226,7 @@ enum Payload {
     Error {
         error: Value,
     },
-    /// `ping`, `content_block_stop`, and event types added after this was written.
+    /// `ping`, and event types added after this was written.
     #[serde(other)]
     Other,
 }
@@ -185,13 +236,17 @@ struct StartMessage {
     usage: Option<Usage>,
 }
 
-/// A content block or a delta of one; only text is an answer token
-/// (thinking, signatures and tool input JSON are not).
+/// A content block or a delta of one: text is an answer token, a
+/// `tool_use` block a tool call whose input arrives as `input_json_delta`
+/// pieces (the first often empty); thinking and signatures are neither.
 #[derive(Deserialize)]
 struct Block {
     #[serde(rename = "type")]
     kind: String,
     text: Option<String>,
+    id: Option<String>,
+    name: Option<String>,
+    partial_json: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -213,6 +268,7 @@ struct ChatDecoder {
     prompt: Option<u64>,
     completion: Option<u64>,
     stop_reason: Option<String>,
+    calls: CallParts,
 }
 
 impl ChatDecoder {
@@ -230,7 +286,9 @@ impl ChatDecoder {
         }
     }
 
-    fn finish(&mut self, out: &mut Vec<ChatEvent>) {
+    fn finish(&mut self, out: &mut Vec<ChatEvent>) -> Result<(), ProviderError> {
+        let cut = self.stop_reason.as_deref() == Some("max_tokens");
+        self.calls.finish_all(PROVIDER, cut, out)?;
         if self.prompt.is_some() || self.completion.is_some() {
             out.push(ChatEvent::Usage {
                 prompt_tokens: self.prompt.unwrap_or(0),
@@ -238,6 +296,7 @@ impl ChatDecoder {
             });
         }
         out.push(ChatEvent::Done { finish_reason: self.stop_reason.take() });
+        Ok(())
     }
 }
 
@@ -249,13 +308,22 @@ impl Decoder<Event> for ChatDecoder {
                     self.usage(&u);
                 }
             }
-            Payload::ContentBlockStart { content_block: block }
-            | Payload::ContentBlockDelta { delta: block } => {
-                if matches!(block.kind.as_str(), "text" | "text_delta")
-                    && let Some(text) = block.text.filter(|t| !t.is_empty())
-                {
-                    out.push(ChatEvent::Token(text));
+            Payload::ContentBlockStart { index, content_block: block }
+            | Payload::ContentBlockDelta { index, delta: block } => match block.kind.as_str() {
+                "text" | "text_delta" => {
+                    if let Some(text) = block.text.filter(|t| !t.is_empty()) {
+                        out.push(ChatEvent::Token(text));
+                    }
                 }
+                "tool_use" => self.calls.fragment(index, block.id.as_deref(), block.name.as_deref(), None),
+                "input_json_delta" if self.calls.has(index) => {
+                    self.calls.fragment(index, None, None, block.partial_json.as_deref());
+                }
+                _ => {}
+            },
+            Payload::ContentBlockStop { index } => {
+                let cut = self.stop_reason.as_deref() == Some("max_tokens");
+                self.calls.finish_one(index, PROVIDER, cut, out)?;
             }
             Payload::MessageDelta { delta, usage } => {
                 if let Some(reason) = delta.and_then(|d| d.stop_reason) {
@@ -266,7 +334,7 @@ impl Decoder<Event> for ChatDecoder {
                 }
             }
             Payload::MessageStop => {
-                self.finish(out);
+                self.finish(out)?;
                 return Ok(Flow::Finished);
             }
             Payload::Error { error } => return Err(decode::stream_error(PROVIDER, &error)),
@@ -280,8 +348,7 @@ impl Decoder<Event> for ChatDecoder {
         if self.stop_reason.is_none() {
             return Err(decode::ended_early(PROVIDER));
         }
-        self.finish(out);
-        Ok(())
+        self.finish(out)
     }
 }
 
@@ -370,7 +437,7 @@ mod tests {
             Message::new(Role::Tool, "42"),
         ];
         let params = params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-        ChatRequest { model: "claude-sonnet-4-5".into(), messages, params }
+        ChatRequest::new("claude-sonnet-4-5", messages, params)
     }
 
     #[tokio::test]

@@ -7,11 +7,14 @@
 //! [`ErrorKind::Permanent`] (fail the job now, with the server's message).
 
 mod anthropic;
+mod calls;
 mod decode;
 mod ollama;
 mod openai;
 #[cfg(test)]
 mod testkit;
+#[cfg(test)]
+mod tool_tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::api::Message;
+use crate::api::{Message, ToolCall};
 use crate::config::{ProviderConfig, ProviderKind};
 
 pub use anthropic::Anthropic;
@@ -37,14 +40,53 @@ pub struct ChatRequest {
     /// Free-form generation parameters (`temperature`, `max_tokens`, `top_p`,
     /// `seed`, `stop`, ...). Each backend maps the ones it knows.
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Tools the model may call; none means a plain chat.
+    pub tools: Vec<ToolSpec>,
+    /// How the model may use `tools`.
+    pub tool_choice: ToolChoice,
 }
 
-/// What a chat stream yields, in order: tokens, then at most one usage, then
-/// exactly one `Done` when the stream ended normally.
+impl ChatRequest {
+    /// A plain chat: no tools.
+    pub fn new(model: impl Into<String>, messages: Vec<Message>, params: crate::api::Params) -> Self {
+        Self { model: model.into(), messages, params, tools: Vec::new(), tool_choice: ToolChoice::Auto }
+    }
+}
+
+/// A tool as a model sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// The name on the wire (letters, digits, `_` and `-`: every API takes those).
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: serde_json::Value,
+}
+
+/// Whether and which tool the model must call in one request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ToolChoice {
+    /// The model decides.
+    #[default]
+    Auto,
+    /// No tool calls: answer in text.
+    None,
+    /// At least one tool call.
+    Required,
+    /// This tool, by its wire name.
+    Tool(String),
+}
+
+/// What a chat stream yields, in order: tokens and tool calls, then at most
+/// one usage, then exactly one `Done` when the stream ended normally.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatEvent {
     /// A piece of generated text.
     Token(String),
+    /// A whole tool call, once the stream has delivered all of it. Its
+    /// `arguments` are the parsed object, or the raw text as a JSON string
+    /// when the model wrote something that is not JSON.
+    ToolCall(ToolCall),
     /// Token counts as reported by the server.
     Usage { prompt_tokens: u64, completion_tokens: u64 },
     /// The server finished the answer.
@@ -104,6 +146,33 @@ pub trait Provider: Send + Sync {
 
     /// Lists the models the backend serves.
     fn models(&self) -> BoxFuture<'_, Result<Vec<ModelInfo>, ProviderError>>;
+
+    /// The model's context window in tokens, when the server tells
+    /// (llama.cpp's `/props`, Ollama's `/api/show`); `None` when it does not.
+    fn context_window<'a>(&'a self, model: &'a str) -> BoxFuture<'a, Option<u64>> {
+        let _ = model;
+        Box::pin(async { None })
+    }
+
+    /// How many tokens `text` is for the model, when the server has a
+    /// tokenizer endpoint; `None` when it has none.
+    fn count_tokens<'a>(&'a self, model: &'a str, text: &'a str) -> BoxFuture<'a, Option<u64>> {
+        let _ = (model, text);
+        Box::pin(async { None })
+    }
+
+    /// Asks the server why `req` failed with `err`, when the failure says
+    /// too little (llama-cpp-python answers a prompt too long for its
+    /// context with an empty stream; the same request unstreamed gets the
+    /// reason). A permanent error with the server's reason, or `None`.
+    fn explain_failure<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+        err: &'a ProviderError,
+    ) -> BoxFuture<'a, Option<ProviderError>> {
+        let _ = (req, err);
+        Box::pin(async { None })
+    }
 }
 
 /// Decodes a recorded chat response body as `kind`'s backend does, fed in

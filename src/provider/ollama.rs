@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::decode::{self, Decoder, Flow};
-use super::{ChatEvent, ChatRequest, ChatStream, ModelInfo, Provider, ProviderError, Timeouts};
+use super::{ChatEvent, ChatRequest, ChatStream, ModelInfo, Provider, ProviderError, Timeouts, ToolChoice};
+use crate::api::{Message, Role, ToolCall};
 
 const PROVIDER: &str = "Ollama";
 
@@ -46,12 +47,56 @@ fn chat_body(req: &ChatRequest) -> Value {
         };
     }
     body.insert("model".into(), json!(req.model));
-    body.insert("messages".into(), json!(req.messages));
+    body.insert(
+        "messages".into(),
+        Value::Array(req.messages.iter().map(|m| wire_message(m, &req.messages)).collect()),
+    );
     body.insert("stream".into(), json!(true));
+    // Ollama has no tool_choice: `none` sends no tools, a named tool is
+    // the only one sent.
+    let tools: Vec<_> = match &req.tool_choice {
+        ToolChoice::None => Vec::new(),
+        ToolChoice::Tool(name) => req.tools.iter().filter(|t| &t.name == name).collect(),
+        ToolChoice::Auto | ToolChoice::Required => req.tools.iter().collect(),
+    };
+    if !tools.is_empty() {
+        let tools = tools.iter().map(|t| {
+            json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters,
+            }})
+        });
+        body.insert("tools".into(), tools.collect());
+    }
     if !options.is_empty() {
         body.insert("options".into(), Value::Object(options));
     }
     Value::Object(body)
+}
+
+/// A message in Ollama's shape: tool calls carry their arguments as an
+/// object, and a tool result names its tool (found through its call id).
+fn wire_message(m: &Message, all: &[Message]) -> Value {
+    let role = match m.role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    };
+    let mut out = json!({ "role": role, "content": m.content });
+    if !m.tool_calls.is_empty() {
+        let calls = m.tool_calls.iter().map(|c| {
+            let arguments = if c.arguments.is_object() { c.arguments.clone() } else { json!({}) };
+            json!({"function": {"name": c.name, "arguments": arguments}})
+        });
+        out["tool_calls"] = calls.collect();
+    }
+    if let Some(id) = &m.tool_call_id {
+        let name = all.iter().flat_map(|m| &m.tool_calls).find(|c| &c.id == id).map(|c| c.name.as_str());
+        if let Some(name) = name {
+            out["tool_name"] = json!(name);
+        }
+    }
+    out
 }
 
 impl Provider for Ollama {
@@ -108,7 +153,7 @@ struct Tag {
 pub(crate) fn decode_chat(
     bytes: impl Stream<Item = Result<Bytes, ProviderError>> + Send + 'static,
 ) -> ChatStream {
-    decode::drive(decode::ndjson_lines(bytes), ChatDecoder)
+    decode::drive(decode::ndjson_lines(bytes), ChatDecoder::default())
 }
 
 #[derive(Deserialize)]
@@ -125,9 +170,29 @@ struct Line {
 #[derive(Deserialize)]
 struct LineMessage {
     content: Option<String>,
+    tool_calls: Option<Vec<LineCall>>,
 }
 
-struct ChatDecoder;
+/// Ollama sends each call whole, with its arguments as an object; newer
+/// versions add an id.
+#[derive(Deserialize)]
+struct LineCall {
+    id: Option<String>,
+    function: LineFunction,
+}
+
+#[derive(Deserialize)]
+struct LineFunction {
+    name: String,
+    #[serde(default)]
+    arguments: Value,
+}
+
+/// Counts the calls of the answer, to name those that come without an id.
+#[derive(Default)]
+struct ChatDecoder {
+    calls: usize,
+}
 
 impl Decoder<Vec<u8>> for ChatDecoder {
     fn item(&mut self, line: Vec<u8>, out: &mut Vec<ChatEvent>) -> Result<Flow, ProviderError> {
@@ -135,8 +200,23 @@ impl Decoder<Vec<u8>> for ChatDecoder {
         if let Some(err) = line.error {
             return Err(decode::stream_error(PROVIDER, &err));
         }
-        if let Some(text) = line.message.and_then(|m| m.content).filter(|t| !t.is_empty()) {
+        let (content, calls) = match line.message {
+            Some(m) => (m.content, m.tool_calls.unwrap_or_default()),
+            None => (None, Vec::new()),
+        };
+        if let Some(text) = content.filter(|t| !t.is_empty()) {
             out.push(ChatEvent::Token(text));
+        }
+        for call in calls {
+            let id = call.id.filter(|i| !i.is_empty()).unwrap_or_else(|| format!("call_{}", self.calls));
+            self.calls += 1;
+            let arguments = match call.function.arguments {
+                Value::Null => json!({}),
+                // Some models put the arguments in a JSON string.
+                Value::String(raw) => super::calls::parse_arguments(&raw).unwrap_or(Value::String(raw)),
+                v => v,
+            };
+            out.push(ChatEvent::ToolCall(ToolCall { id, name: call.function.name, arguments }));
         }
         if !line.done {
             return Ok(Flow::More);
@@ -214,7 +294,7 @@ mod tests {
     fn request(params: &[(&str, Value)]) -> ChatRequest {
         let messages = vec![Message::new(Role::System, "be brief"), Message::new(Role::User, "hi")];
         let params = params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-        ChatRequest { model: "llama3.2".into(), messages, params }
+        ChatRequest::new("llama3.2", messages, params)
     }
 
     #[tokio::test]

@@ -12,10 +12,21 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::calls::CallParts;
 use super::decode::{self, Decoder, Flow};
-use super::{ChatEvent, ChatRequest, ChatStream, ModelInfo, Provider, ProviderError, Timeouts};
+use super::{ChatEvent, ChatRequest, ChatStream, ModelInfo, Provider, ProviderError, Timeouts, ToolChoice};
+use crate::api::{Message, Role};
 
 const PROVIDER: &str = "OpenAI-compatible";
+
+/// How the end of an empty stream is told apart from other failures.
+const EMPTY_STREAM: &str = "server sent an empty stream";
+
+/// Which tokenizer endpoint a server has, once known.
+const TOKENIZER_UNKNOWN: u8 = 0;
+const TOKENIZER_LLAMA_CPP: u8 = 1;
+const TOKENIZER_LLAMA_CPP_PYTHON: u8 = 2;
+const TOKENIZER_NONE: u8 = 3;
 
 /// A server speaking the OpenAI API.
 pub struct OpenAi {
@@ -23,6 +34,7 @@ pub struct OpenAi {
     base_url: String,
     api_key: Option<String>,
     timeouts: Timeouts,
+    tokenizer: std::sync::atomic::AtomicU8,
 }
 
 impl OpenAi {
@@ -35,16 +47,43 @@ impl OpenAi {
     ) -> Self {
         let mut base_url = base_url;
         base_url.truncate(base_url.trim_end_matches('/').len());
-        Self { client, base_url, api_key, timeouts }
+        Self { client, base_url, api_key, timeouts, tokenizer: TOKENIZER_UNKNOWN.into() }
     }
 
     fn request(&self, method: Method, path: &str) -> (String, reqwest::RequestBuilder) {
         let url = format!("{}{path}", self.base_url);
+        self.request_url(method, url)
+    }
+
+    /// A request to the server root (`/props`, `/tokenize`), outside `/v1`.
+    fn request_root(&self, method: Method, path: &str) -> (String, reqwest::RequestBuilder) {
+        let root = self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url);
+        self.request_url(method, format!("{root}{path}"))
+    }
+
+    fn request_url(&self, method: Method, url: String) -> (String, reqwest::RequestBuilder) {
         let mut req = self.client.request(method, &url);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }
         (url, req)
+    }
+
+    /// Counts with llama.cpp's `/tokenize`.
+    async fn count_llama_cpp(&self, text: &str) -> Result<u64, ProviderError> {
+        let (url, http) = self.request_root(Method::POST, "/tokenize");
+        let body = json!({ "content": text, "add_special": false });
+        let answer: Value = decode::fetch_json(http.json(&body), &url, self.timeouts.idle).await?;
+        let tokens = answer.get("tokens").and_then(Value::as_array);
+        tokens.map(|t| t.len() as u64).ok_or_else(|| ProviderError::permanent("no tokens"))
+    }
+
+    /// Counts with llama-cpp-python's `/extras/tokenize/count`.
+    async fn count_llama_cpp_python(&self, model: &str, text: &str) -> Result<u64, ProviderError> {
+        let (url, http) = self.request_root(Method::POST, "/extras/tokenize/count");
+        let body = json!({ "input": text, "model": model });
+        let answer: Value = decode::fetch_json(http.json(&body), &url, self.timeouts.idle).await?;
+        answer.get("count").and_then(Value::as_u64).ok_or_else(|| ProviderError::permanent("no count"))
     }
 }
 
@@ -53,11 +92,52 @@ impl OpenAi {
 fn chat_body(req: &ChatRequest) -> Value {
     let mut body: Map<String, Value> = req.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     body.insert("model".into(), json!(req.model));
-    body.insert("messages".into(), json!(req.messages));
+    body.insert("messages".into(), Value::Array(req.messages.iter().map(wire_message).collect()));
     body.insert("stream".into(), json!(true));
     // Ask for the usage chunk; servers that ignore this simply send none.
     body.insert("stream_options".into(), json!({ "include_usage": true }));
+    if !req.tools.is_empty() {
+        let tools = req.tools.iter().map(|t| {
+            json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters,
+            }})
+        });
+        body.insert("tools".into(), tools.collect());
+        let choice = match &req.tool_choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Required => json!("required"),
+            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+        };
+        body.insert("tool_choice".into(), choice);
+    }
     Value::Object(body)
+}
+
+/// A message in the API's shape. An assistant turn that called tools has
+/// `content: ""`, not `null`: llama-cpp-python rejects `null` there.
+fn wire_message(m: &Message) -> Value {
+    let role = match m.role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    };
+    let mut out = json!({ "role": role, "content": m.content });
+    if !m.tool_calls.is_empty() {
+        let calls = m.tool_calls.iter().map(|c| {
+            let arguments = match &c.arguments {
+                Value::String(raw) => raw.clone(),
+                v => v.to_string(),
+            };
+            json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments}})
+        });
+        out["tool_calls"] = calls.collect();
+    }
+    if let Some(id) = &m.tool_call_id {
+        out["tool_call_id"] = json!(id);
+    }
+    out
 }
 
 impl Provider for OpenAi {
@@ -92,6 +172,75 @@ impl Provider for OpenAi {
             let (url, http) = self.request(Method::GET, "/models");
             let list: ModelList = decode::fetch_json(http, &url, self.timeouts.idle).await?;
             Ok(list.data.into_iter().map(|m| ModelInfo { name: m.id }).collect())
+        }
+        .boxed()
+    }
+
+    /// llama.cpp's server says its context size in `/props`; other servers
+    /// (OpenAI, llama-cpp-python, vLLM) do not say it anywhere cheap.
+    fn context_window<'a>(&'a self, _model: &'a str) -> BoxFuture<'a, Option<u64>> {
+        async move {
+            let (url, http) = self.request_root(Method::GET, "/props");
+            let props: Value = decode::fetch_json(http, &url, self.timeouts.idle).await.ok()?;
+            let settings = props.get("default_generation_settings");
+            [settings.and_then(|s| s.get("n_ctx")), props.get("n_ctx")]
+                .into_iter()
+                .flatten()
+                .find_map(Value::as_u64)
+                .filter(|n| *n > 0)
+        }
+        .boxed()
+    }
+
+    /// llama.cpp's `/tokenize` or llama-cpp-python's
+    /// `/extras/tokenize/count`, whichever the server has (found once).
+    fn count_tokens<'a>(&'a self, model: &'a str, text: &'a str) -> BoxFuture<'a, Option<u64>> {
+        use std::sync::atomic::Ordering;
+        async move {
+            let known = self.tokenizer.load(Ordering::Relaxed);
+            if matches!(known, TOKENIZER_UNKNOWN | TOKENIZER_LLAMA_CPP)
+                && let Ok(n) = self.count_llama_cpp(text).await
+            {
+                self.tokenizer.store(TOKENIZER_LLAMA_CPP, Ordering::Relaxed);
+                return Some(n);
+            }
+            if matches!(known, TOKENIZER_UNKNOWN | TOKENIZER_LLAMA_CPP_PYTHON)
+                && let Ok(n) = self.count_llama_cpp_python(model, text).await
+            {
+                self.tokenizer.store(TOKENIZER_LLAMA_CPP_PYTHON, Ordering::Relaxed);
+                return Some(n);
+            }
+            if known == TOKENIZER_UNKNOWN {
+                self.tokenizer.store(TOKENIZER_NONE, Ordering::Relaxed);
+            }
+            None
+        }
+        .boxed()
+    }
+
+    /// An empty stream gets the same request again, unstreamed and for one
+    /// token: llama-cpp-python then answers 400 with the reason (a prompt
+    /// longer than its context) that the stream left out.
+    fn explain_failure<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+        err: &'a ProviderError,
+    ) -> BoxFuture<'a, Option<ProviderError>> {
+        async move {
+            if !err.message.contains(EMPTY_STREAM) {
+                return None;
+            }
+            let mut body = chat_body(req);
+            body["stream"] = json!(false);
+            body["max_tokens"] = json!(1);
+            if let Some(obj) = body.as_object_mut() {
+                obj.remove("stream_options");
+            }
+            let (url, http) = self.request(Method::POST, "/chat/completions");
+            match decode::fetch_json::<Value>(http.json(&body), &url, self.timeouts.idle).await {
+                Err(e) if !e.is_transient() => Some(e),
+                _ => None,
+            }
         }
         .boxed()
     }
@@ -144,6 +293,23 @@ struct Choice {
 #[derive(Deserialize)]
 struct Delta {
     content: Option<String>,
+    tool_calls: Option<Vec<CallDelta>>,
+}
+
+/// A fragment of a tool call: `id` and `name` come first (llama-cpp-python
+/// repeats them), `arguments` is split anywhere.
+#[derive(Deserialize)]
+struct CallDelta {
+    #[serde(default)]
+    index: u64,
+    id: Option<String>,
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta {
+    name: Option<String>,
+    arguments: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -159,10 +325,15 @@ struct ChatDecoder {
     /// stream contract allows one `Usage`, right before `Done`.
     usage: Option<Usage>,
     seen_data: bool,
+    calls: CallParts,
 }
 
 impl ChatDecoder {
-    fn finish(&mut self, out: &mut Vec<ChatEvent>) {
+    /// Ends the answer: whole tool calls (whatever the finish reason says:
+    /// some servers answer `stop` with calls), usage, then `Done`.
+    fn finish(&mut self, out: &mut Vec<ChatEvent>) -> Result<(), ProviderError> {
+        let cut = self.finish_reason.as_deref() == Some("length");
+        self.calls.finish_all(PROVIDER, cut, out)?;
         if let Some(u) = self.usage.take() {
             out.push(ChatEvent::Usage {
                 prompt_tokens: u.prompt_tokens.unwrap_or(0),
@@ -170,6 +341,7 @@ impl ChatDecoder {
             });
         }
         out.push(ChatEvent::Done { finish_reason: self.finish_reason.take() });
+        Ok(())
     }
 }
 
@@ -185,7 +357,7 @@ impl Decoder<Event> for ChatDecoder {
                     "{PROVIDER} server ended the stream without a finish reason (answer cut short)"
                 )));
             }
-            self.finish(out);
+            self.finish(out)?;
             return Ok(Flow::Finished);
         }
         if ev.event == "error" {
@@ -202,8 +374,16 @@ impl Decoder<Event> for ChatDecoder {
         self.seen_data = true;
         // Only the first choice: ctl never asks for `n > 1`.
         for choice in chunk.choices.unwrap_or_default().into_iter().filter(|c| c.index == 0) {
-            if let Some(text) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
+            let delta = choice.delta.unwrap_or(Delta { content: None, tool_calls: None });
+            if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                 out.push(ChatEvent::Token(text));
+            }
+            for call in delta.tool_calls.unwrap_or_default() {
+                let (name, arguments) = match call.function {
+                    Some(f) => (f.name, f.arguments),
+                    None => (None, None),
+                };
+                self.calls.fragment(call.index, call.id.as_deref(), name.as_deref(), arguments.as_deref());
             }
             // Some servers send `""` rather than `null` while still generating.
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
@@ -219,15 +399,14 @@ impl Decoder<Event> for ChatDecoder {
     fn end(&mut self, out: &mut Vec<ChatEvent>) -> Result<(), ProviderError> {
         // A finish reason means the answer is complete even if `[DONE]` was lost.
         if self.finish_reason.is_some() {
-            self.finish(out);
-            return Ok(());
+            return self.finish(out);
         }
         if self.seen_data {
             return Err(decode::ended_early(PROVIDER));
         }
         Err(ProviderError::transient(format!(
-            "{PROVIDER} server sent an empty stream (llama-cpp-python does so when the prompt \
-             does not fit the context)"
+            "{PROVIDER} {EMPTY_STREAM} (llama-cpp-python does so when the prompt does not fit \
+             the context)"
         )))
     }
 }
@@ -331,7 +510,7 @@ mod tests {
         let params = [("temperature", json!(0.2)), ("max_tokens", json!(64)), ("stream", json!(false))];
         let messages = vec![Message::new(Role::System, "be brief"), Message::new(Role::User, "hi")];
         let params = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        ChatRequest { model: "tiny".into(), messages, params }
+        ChatRequest::new("tiny", messages, params)
     }
 
     fn backend(url: &str, key: Option<&str>, idle_ms: u64) -> OpenAi {

@@ -66,7 +66,7 @@ fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Er
 #[derive(Debug)]
 pub enum Claim {
     /// This process now owns the job in `_active`.
-    Won(Job),
+    Won(Box<Job>),
     /// Another worker (or a cancel) took it first.
     Lost,
     /// The file was unreadable and now lies in `_corrupt`.
@@ -162,7 +162,7 @@ impl Queue {
             return if is_not_found(&e) { Ok(Claim::Lost) } else { Err(io("claim", from)(e)) };
         }
         match self.read(Dir::Active, id) {
-            Ok(job) => Ok(Claim::Won(job)),
+            Ok(job) => Ok(Claim::Won(Box::new(job))),
             Err(ReadError::Missing) => {
                 lease.release(id);
                 Ok(Claim::Lost)

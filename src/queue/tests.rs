@@ -23,6 +23,10 @@ fn job(priority: i32) -> Job {
         session_id: None,
         parent_id: None,
         skills: Vec::new(),
+        tools: Vec::new(),
+        tool_choice: None,
+        allow_egress_after_private: false,
+        tool_results_from: None,
     }
 }
 
@@ -35,7 +39,7 @@ fn publish_claim_finish_moves_one_file() {
     assert_eq!(q.list(Dir::Queued).unwrap(), vec![j.id.clone()]);
     assert!(q.list(Dir::Tmp).unwrap().is_empty());
     let Claim::Won(claimed) = q.claim(&j.id, &lease).unwrap() else { panic!("claim lost") };
-    assert_eq!(claimed, j);
+    assert_eq!(*claimed, j);
     // A second claim of the same job loses.
     assert!(matches!(q.claim(&j.id, &lease).unwrap(), Claim::Lost));
     q.finish(&j.id, Dir::Completed).unwrap();

@@ -23,6 +23,7 @@ mod files;
 mod front_matter;
 mod live;
 mod parse;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -34,6 +35,7 @@ pub use catalog::Catalog;
 pub use files::{Report, check_path, scaffold, validate};
 pub use live::LiveCatalog;
 pub use parse::{MAX_COMPATIBILITY_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_name, parse};
+pub use tools::granted_tools;
 
 /// The largest SKILL.md accepted, in bytes.
 pub const MAX_SKILL_BYTES: usize = 256 * 1024;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
     ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),
+    ("0005_job_tools", include_str!("../../migrations/0005_job_tools.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -104,15 +105,16 @@ impl Store {
     pub fn record(&self, job: &JobView) -> Result<(), StoreError> {
         let params_json = serde_json::to_string(&job.params).unwrap_or_else(|_| "{}".to_owned());
         let skills_json = serde_json::to_string(&job.skills).unwrap_or_else(|_| "[]".to_owned());
+        let tools_json = serde_json::to_string(&job.tools).unwrap_or_else(|_| "[]".to_owned());
         self.write(|tx| {
             let u = job.usage.as_ref();
             tx.execute(
                 "INSERT OR REPLACE INTO jobs (id, state, model, priority, prompt, created_at, started_at,
                     finished_at, attempts, max_attempts, worker, output, error, prompt_tokens,
                     completion_tokens, ttft_ms, tokens_per_s, duration_ms, usage_estimated, params,
-                    session_id, parent_id, skills)
+                    session_id, parent_id, skills, tools, tool_calls, tool_errors, tool_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                    ?18, ?19, ?20, ?21, ?22, ?23)",
+                    ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
                 params![
                     job.id,
                     job.state.as_str(),
@@ -137,6 +139,10 @@ impl Store {
                     job.session_id,
                     job.parent_id,
                     skills_json,
+                    tools_json,
+                    job.tool_stats.calls,
+                    job.tool_stats.errors,
+                    job.tool_stats.duration_ms,
                 ],
             )?;
             Ok(())
@@ -200,7 +206,8 @@ impl Store {
 
 const SELECT: &str = "SELECT id, state, model, priority, prompt, created_at, started_at, finished_at,
     attempts, max_attempts, worker, output, error, prompt_tokens, completion_tokens, ttft_ms,
-    tokens_per_s, duration_ms, usage_estimated, params, session_id, parent_id, skills FROM jobs";
+    tokens_per_s, duration_ms, usage_estimated, params, session_id, parent_id, skills, tools,
+    tool_calls, tool_errors, tool_ms FROM jobs";
 
 fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
     let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
@@ -245,6 +252,8 @@ fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
         session_id: r.get(20)?,
         parent_id: r.get(21)?,
         skills: serde_json::from_str(&r.get::<_, String>(22)?).unwrap_or_default(),
+        tools: serde_json::from_str(&r.get::<_, String>(23)?).unwrap_or_default(),
+        tool_stats: crate::api::ToolStats { calls: r.get(24)?, errors: r.get(25)?, duration_ms: r.get(26)? },
     })
 }
 

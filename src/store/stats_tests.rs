@@ -48,6 +48,8 @@ fn job(
         session_id: None,
         parent_id: None,
         skills: Vec::new(),
+        tools: Vec::new(),
+        tool_stats: crate::api::ToolStats::default(),
     }
 }
 

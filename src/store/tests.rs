@@ -27,6 +27,8 @@ fn view(id: &str, state: JobState) -> JobView {
         session_id: None,
         parent_id: None,
         skills: Vec::new(),
+        tools: Vec::new(),
+        tool_stats: crate::api::ToolStats::default(),
     }
 }
 

@@ -240,7 +240,7 @@ pub async fn replay(
     let job = state
         .blocking(move |l| {
             let id = l.resolve(&id)?;
-            Ok(l.replay(&id, spec.model.as_deref(), spec.params)?)
+            Ok(l.replay(&id, spec)?)
         })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(Created { id: job.id })))

@@ -5,7 +5,11 @@
 //! the jobs of workers that died. On shutdown the worker stops claiming,
 //! gives running jobs a grace period, then stops and requeues them.
 
+mod budget;
 mod run;
+mod tools;
+
+pub use tools::{Limits as ToolLimits, ToolHost};
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -41,6 +45,10 @@ pub(crate) struct Shared {
     pub spares: Spares,
     pub lease: WorkerLease,
     providers: HashMap<String, Result<Arc<dyn Provider>, ProviderError>>,
+    /// The tools jobs may call; `None` when they could not be loaded.
+    pub tools: Option<Arc<dyn ToolHost>>,
+    /// Context windows learnt from the servers.
+    pub windows: budget::Windows,
 }
 
 impl Shared {
@@ -83,7 +91,9 @@ impl Worker {
         let spares = Spares::new(spares_dir, concurrency + 1).map_err(|e| {
             WorkerError::Start(format!("cannot make {}.spares in the workers directory: {e}", lease.id()))
         })?;
-        Ok(Self { shared: Arc::new(Shared { local, spares, lease, providers }), concurrency })
+        let tools = None;
+        let windows = budget::Windows::default();
+        Ok(Self { shared: Arc::new(Shared { local, spares, lease, providers, tools, windows }), concurrency })
     }
 
     pub fn id(&self) -> &str {
@@ -335,7 +345,7 @@ impl Picker {
 /// was garbage (now in `_corrupt`).
 fn claim_one(shared: &Shared, id: &str) -> Result<Option<Job>, crate::queue::QueueError> {
     match shared.local.queue.claim(id, &shared.lease)? {
-        Claim::Won(job) => Ok(Some(job)),
+        Claim::Won(job) => Ok(Some(*job)),
         Claim::Lost => Ok(None),
         Claim::Corrupt(reason) => {
             tracing::warn!(%id, %reason, "moved unreadable job to _corrupt");

@@ -8,7 +8,9 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::Shared;
-use crate::api::{EventBody, Job, JobState, Message, Role, Usage};
+use super::budget::{Budget, Part};
+use super::tools::{JobTools, Limits as ToolLimits, RoundEnd};
+use crate::api::{EventBody, Job, JobState, Message, Role, ToolCall, Usage};
 use crate::events::{self, EventWriter, Summary};
 use crate::jobs::view_of;
 use crate::provider::{ChatEvent, ChatRequest, ProviderError};
@@ -28,7 +30,7 @@ enum Outcome {
 }
 
 /// How often a running job looks for a cancel request.
-const CANCEL_POLL: Duration = Duration::from_millis(200);
+pub(super) const CANCEL_POLL: Duration = Duration::from_millis(200);
 
 /// A claimed job with its log open, as [`prepare`] left it.
 pub(super) struct Prepared {
@@ -205,7 +207,8 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
     }
 }
 
-/// One call to the model, streamed into the log.
+/// One attempt: calls to the model, streamed into the log, with a round of
+/// tool calls between two calls while the model asks for them.
 async fn attempt_once(
     shared: &Shared,
     job: &Job,
@@ -216,24 +219,173 @@ async fn attempt_once(
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e),
     };
-    let req = ChatRequest { model, messages: request_messages(job), params: job.params.clone() };
-    let t0 = Instant::now();
+    let mut tools = match job_tools(shared, job) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let (mut messages, mut parts) = request_messages(job);
+    let configured =
+        shared.local.config.providers.get(provider_name(&job.model)).and_then(|p| p.context_window);
+    let mut budget =
+        Budget::new(provider.as_ref(), &shared.windows, configured, &job.model, &model, &job.params).await;
+    let max_tokens = job.params.get("max_tokens").and_then(serde_json::Value::as_u64);
+    let specs = tools.specs();
+    let mut totals = Totals::new();
+    let queue = &shared.local.queue;
+    let cancel = || queue.cancel_requested(&job.id);
+    for round in 1.. {
+        if let Err(e) = budget.fit(&mut messages, &parts, &specs, max_tokens).await {
+            return Outcome::Failed(e);
+        }
+        let req = ChatRequest {
+            model: model.clone(),
+            messages: messages.clone(),
+            params: job.params.clone(),
+            tools: specs.clone(),
+            tool_choice: tools.choice(round),
+        };
+        let prompt_chars = messages.iter().map(|m| m.content.chars().count()).sum::<usize>();
+        let answer =
+            match stream_answer(shared, job, provider.as_ref(), &req, writer, stop, &mut totals).await {
+                Ok(answer) => answer,
+                Err(Outcome::Failed(e)) => {
+                    // Some servers say too little when a prompt is too long.
+                    let e = match provider.explain_failure(&req, &e).await {
+                        Some(why) => budget.explain(&shared.windows, why, &messages, &parts, &specs).await,
+                        None => e,
+                    };
+                    return Outcome::Failed(e);
+                }
+                Err(outcome) => return outcome,
+            };
+        totals.end_round(prompt_chars, answer.reported);
+        if answer.calls.is_empty() {
+            return Outcome::Completed { usage: totals.usage(), finish_reason: answer.finish_reason };
+        }
+        if tools.is_empty() {
+            return Outcome::Failed(ProviderError::permanent(
+                "the model asked for tools, but the job has none (submit it with --tool NAME)",
+            ));
+        }
+        if round > tools.max_rounds() {
+            return Outcome::Failed(ProviderError::permanent(format!(
+                "the model still asked for tools after {} rounds (worker.max_tool_rounds)",
+                tools.max_rounds()
+            )));
+        }
+        match tools.run_round(round, &answer.calls, writer, &cancel, stop).await {
+            Ok(results) => {
+                messages.push(Message {
+                    role: Role::Assistant,
+                    content: answer.text,
+                    tool_calls: answer.calls,
+                    tool_call_id: None,
+                });
+                parts.push(Part::ToolCalls);
+                parts.extend(results.iter().map(|_| Part::ToolResults));
+                messages.extend(results);
+            }
+            Err(RoundEnd::Cancelled) => return Outcome::Cancelled,
+            Err(RoundEnd::Interrupted) => return Outcome::Interrupted,
+            Err(RoundEnd::Failed(e)) => return Outcome::Failed(e),
+        }
+    }
+    unreachable!("the rounds end by returning")
+}
+
+/// The job's tools for this attempt, with the results of read-only calls
+/// its earlier attempts (or, for a replay asked to, its original) made.
+fn job_tools(shared: &Shared, job: &Job) -> Result<JobTools, ProviderError> {
+    let limits = ToolLimits::from_config(&shared.local.config.worker);
+    if job.tools.is_empty() {
+        return JobTools::new(shared.tools.clone(), job, limits, &[]);
+    }
+    let home = &shared.local.home;
+    let mut earlier = events::read_all(&home.events_path(&job.id)).unwrap_or_default();
+    if let Some(original) = &job.tool_results_from {
+        earlier.extend(events::read_all(&home.events_path(original)).unwrap_or_default());
+    }
+    JobTools::new(shared.tools.clone(), job, limits, &earlier)
+}
+
+/// What one call to the model said.
+struct Answer {
+    text: String,
+    calls: Vec<ToolCall>,
+    finish_reason: Option<String>,
+    /// Token counts the server reported, if it did.
+    reported: Option<(u64, u64)>,
+}
+
+/// Counts and timings of an attempt, over all its model calls.
+struct Totals {
+    t0: Instant,
+    first: Option<Instant>,
+    /// Tokens streamed in the current round.
+    round_tokens: u64,
+    prompt: u64,
+    completion: u64,
+    estimated: bool,
+}
+
+impl Totals {
+    fn new() -> Self {
+        Self { t0: Instant::now(), first: None, round_tokens: 0, prompt: 0, completion: 0, estimated: false }
+    }
+
+    /// Adds a round's counts: the server's, or (when it sent none) an
+    /// estimate from the prompt's length and the streamed tokens.
+    fn end_round(&mut self, prompt_chars: usize, reported: Option<(u64, u64)>) {
+        let (p, c) = reported.unwrap_or_else(|| {
+            self.estimated = true;
+            ((prompt_chars as u64).div_ceil(4), self.round_tokens)
+        });
+        self.prompt += p;
+        self.completion += c;
+        self.round_tokens = 0;
+    }
+
+    fn usage(&self) -> Usage {
+        let end = Instant::now();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let tokens_per_s = self.first.and_then(|f| {
+            let secs = (end - f).as_secs_f64();
+            (self.completion > 1 && secs > 0.0).then(|| (self.completion - 1) as f64 / secs)
+        });
+        Usage {
+            prompt_tokens: self.prompt,
+            completion_tokens: self.completion,
+            ttft_ms: self.first.map(|f| ms(f - self.t0)),
+            tokens_per_s,
+            duration_ms: ms(end - self.t0),
+            estimated: self.estimated,
+        }
+    }
+}
+
+/// One call to the model, its tokens streamed into the log as they come.
+async fn stream_answer(
+    shared: &Shared,
+    job: &Job,
+    provider: &dyn crate::provider::Provider,
+    req: &ChatRequest,
+    writer: &mut EventWriter,
+    stop: &mut watch::Receiver<bool>,
+    totals: &mut Totals,
+) -> Result<Answer, Outcome> {
     let mut cancel_tick = tokio::time::interval(CANCEL_POLL);
     let queue = &shared.local.queue;
 
     let mut stream = tokio::select! {
-        r = provider.chat(req) => match r {
+        r = provider.chat(req.clone()) => match r {
             Ok(s) => s,
-            Err(e) => return Outcome::Failed(e),
+            Err(e) => return Err(Outcome::Failed(e)),
         },
-        () = cancelled(queue, &job.id) => return Outcome::Cancelled,
-        () = stopped(stop) => return Outcome::Interrupted,
+        () = cancelled(queue, &job.id) => return Err(Outcome::Cancelled),
+        () = stopped(stop) => return Err(Outcome::Interrupted),
     };
 
-    let mut first: Option<Instant> = None;
-    let mut tokens = 0u64;
-    let mut reported: Option<(u64, u64)> = None;
-    let mut finish_reason = None;
+    let mut answer = Answer { text: String::new(), calls: Vec::new(), finish_reason: None, reported: None };
     loop {
         tokio::select! {
             item = stream.next() => match item {
@@ -241,75 +393,66 @@ async fn attempt_once(
                     if text.is_empty() {
                         continue;
                     }
-                    first.get_or_insert_with(Instant::now);
-                    tokens += 1;
+                    totals.first.get_or_insert_with(Instant::now);
+                    totals.round_tokens += 1;
+                    answer.text.push_str(&text);
                     // A token is a small write to the page cache, not worth a
                     // trip to the blocking pool; durability comes at the end.
                     if let Err(e) = writer.append(EventBody::Token { text }) {
-                        return Outcome::Failed(ProviderError::transient(e.to_string()));
+                        return Err(Outcome::Failed(ProviderError::transient(e.to_string())));
                     }
-                    if tokens == 5 {
+                    if totals.round_tokens == 5 {
                         pause_point(shared, "mid_stream", &job.id).await;
                     }
                     if let Some(delay) = test_token_delay() {
                         tokio::time::sleep(delay).await;
                     }
                 }
+                Some(Ok(ChatEvent::ToolCall(call))) => answer.calls.push(call),
                 Some(Ok(ChatEvent::Usage { prompt_tokens, completion_tokens })) => {
-                    reported = Some((prompt_tokens, completion_tokens));
+                    answer.reported = Some((prompt_tokens, completion_tokens));
                 }
-                Some(Ok(ChatEvent::Done { finish_reason: r })) => finish_reason = r,
-                Some(Err(e)) => return Outcome::Failed(e),
+                Some(Ok(ChatEvent::Done { finish_reason: r })) => answer.finish_reason = r,
+                Some(Err(e)) => return Err(Outcome::Failed(e)),
                 None => break,
             },
             _ = cancel_tick.tick() => {
                 if queue.cancel_requested(&job.id) {
-                    return Outcome::Cancelled;
+                    return Err(Outcome::Cancelled);
                 }
             }
-            () = stopped(stop) => return Outcome::Interrupted,
+            () = stopped(stop) => return Err(Outcome::Interrupted),
         }
     }
-    let end = Instant::now();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let (prompt_tokens, completion_tokens, estimated) = match reported {
-        Some((p, c)) => (p, c, false),
-        None => (estimate_prompt_tokens(job), tokens, true),
-    };
-    let tokens_per_s = first.and_then(|f| {
-        let secs = (end - f).as_secs_f64();
-        (completion_tokens > 1 && secs > 0.0).then(|| (completion_tokens - 1) as f64 / secs)
-    });
-    Outcome::Completed {
-        usage: Usage {
-            prompt_tokens,
-            completion_tokens,
-            ttft_ms: first.map(|f| ms(f - t0)),
-            tokens_per_s,
-            duration_ms: ms(end - t0),
-            estimated,
-        },
-        finish_reason,
-    }
+    Ok(answer)
 }
 
-/// The conversation sent to the model: the instructions of the job's skill
-/// snapshots first, as one system message, then the job's own messages.
-fn request_messages(job: &Job) -> Vec<Message> {
-    if job.skills.is_empty() {
-        return job.messages.clone();
+/// The conversation sent to the model, and what each message is: the
+/// instructions of the job's skill snapshots first, as one system message,
+/// then the job's own messages.
+fn request_messages(job: &Job) -> (Vec<Message>, Vec<Part>) {
+    let mut out = Vec::new();
+    let mut parts = Vec::new();
+    if !job.skills.is_empty() {
+        let mut text = String::from("Follow the instructions of these skills.\n");
+        for skill in &job.skills {
+            let _ = write!(text, "\n<skill name=\"{}\">\n{}\n</skill>\n", skill.name, skill.instructions());
+        }
+        out.push(Message::new(Role::System, text));
+        parts.push(Part::Skills);
     }
-    let mut text = String::from("Follow the instructions of these skills.\n");
-    for skill in &job.skills {
-        let _ = write!(text, "\n<skill name=\"{}\">\n{}\n</skill>\n", skill.name, skill.instructions());
-    }
-    let mut out = vec![Message::new(Role::System, text)];
     out.extend(job.messages.iter().cloned());
-    out
+    parts.extend(Part::of_job_messages(&job.messages));
+    (out, parts)
+}
+
+/// The provider's name in `provider:model`.
+fn provider_name(model: &str) -> &str {
+    model.split_once(':').map_or(model, |(p, _)| p)
 }
 
 /// Resolves once the worker asks running jobs to stop.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
     if stop.wait_for(|s| *s).await.is_err() {
         // The worker is gone without asking: nothing will ever ask.
         std::future::pending::<()>().await;
@@ -339,13 +482,6 @@ async fn wait_or_stop(
         () = cancelled(&shared.local.queue, id) => Some(Outcome::Cancelled),
         () = stopped(stop) => Some(Outcome::Interrupted),
     }
-}
-
-/// About four characters per token: a fair guess for English when a server
-/// reports no counts.
-fn estimate_prompt_tokens(job: &Job) -> u64 {
-    let chars: usize = job.messages.iter().map(|m| m.content.chars().count()).sum();
-    (chars as u64).div_ceil(4)
 }
 
 /// Exponential backoff with up to 20 % jitter.
