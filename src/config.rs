@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Top-level keys the environment may override; other `CTL_` variables
 /// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
 const ENV_KEYS: &[&str] =
-    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp"];
+    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp", "gateway"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -43,6 +43,25 @@ pub struct Config {
     pub skills: SkillsConfig,
     /// Markdown vaults for retrieval and the vault tools.
     pub rag: RagConfig,
+    /// The OpenAI- and Ollama-compatible API of `ctl serve`.
+    pub gateway: GatewayConfig,
+}
+
+/// `[gateway]`: limits of the OpenAI- and Ollama-compatible API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Requests one API token may make per minute (a burst of as many is
+    /// allowed); 0 turns the limit off.
+    pub requests_per_minute: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self { requests_per_minute: 120, max_request_bytes: 8 * 1024 * 1024 }
+    }
 }
 
 /// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
@@ -141,6 +160,7 @@ impl Default for Config {
             prices: BTreeMap::new(),
             skills: SkillsConfig::default(),
             rag: RagConfig::default(),
+            gateway: GatewayConfig::default(),
         }
         .with_builtin_providers()
     }

@@ -85,12 +85,14 @@ impl Local {
     /// The event log is not created here; the job's first owner creates it
     /// with the job's implied `queued` event, and until then readers show
     /// that event (see [`crate::events`]).
-    fn publish(&self, job: Job) -> Result<Job, JobError> {
+    pub fn publish(&self, job: Job) -> Result<Job, JobError> {
         self.queue.publish(&job)?;
         Ok(job)
     }
 
-    fn build_job(&self, mut spec: JobSpec, catalog: &Catalog) -> Result<Job, JobError> {
+    /// Turns a spec into a job (skills snapshotted, model resolved, tools
+    /// chosen) without publishing it.
+    pub fn build_job(&self, mut spec: JobSpec, catalog: &Catalog) -> Result<Job, JobError> {
         let mut skills = Vec::new();
         // What the skills' `allowed-tools` grant, and which skills declare one.
         let mut bound: Option<(BTreeSet<String>, Vec<String>)> = None;
@@ -184,6 +186,8 @@ impl Local {
             tool_choice: spec.tool_choice,
             allow_egress_after_private: spec.allow_egress_after_private,
             tool_results_from: None,
+            client_tools: Vec::new(),
+            client: None,
         })
     }
 
@@ -507,6 +511,7 @@ pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
         skills: job.skills.iter().map(SkillSnapshot::reference).collect(),
         tools: job.tools.clone(),
         tool_stats: summary.tools.clone(),
+        client: job.client.clone(),
     }
 }
 

@@ -101,7 +101,7 @@ fn library_round(env: &Env, n: usize) -> (f64, Vec<f64>) {
         w.append(EventBody::Started { attempt: 1, worker: lease.id().into(), model: job.model.clone() })
             .unwrap();
         steps.lap(2);
-        w.append_durable(EventBody::Done { finish_reason: None }).unwrap();
+        w.append_durable(EventBody::Done { finish_reason: None, tool_calls: Vec::new() }).unwrap();
         w.sync_dir().unwrap();
         steps.lap(3);
         let summary = Summary::from_events(&ctl::events::read_all(&path).unwrap());

@@ -47,6 +47,8 @@ fn killed_worker_state(home: &Path, n: usize) -> String {
             tool_choice: None,
             allow_egress_after_private: false,
             tool_results_from: None,
+            client_tools: Vec::new(),
+            client: None,
         };
         let mut log = EventWriter::open(&home.events_path(&job.id)).unwrap();
         log.append(EventBody::Queued { attempts: 0, reason: None }).unwrap();

@@ -191,6 +191,41 @@ pub struct Job {
     /// A replay that reuses the read-only tool results of this job's log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_results_from: Option<String>,
+    /// Functions the client runs itself (OpenAI-compatible `tools`): when
+    /// the model calls one, the job ends with the calls for the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_tools: Vec<FunctionSpec>,
+    /// Who sent the job through the OpenAI- or Ollama-compatible API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientInfo>,
+}
+
+/// A function a client offers the model, which the client itself runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FunctionSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+}
+
+/// The client that sent a job through a compatible API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClientInfo {
+    /// `openai` or `ollama`: which API the request came through.
+    pub api: String,
+    /// The client's `User-Agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The name of the API token it used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The request's `user` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl Job {
@@ -346,6 +381,9 @@ pub enum EventBody {
     Done {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         finish_reason: Option<String>,
+        /// Calls of functions the client runs itself, which end the job.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCall>,
     },
     /// The job failed for good.
     Failed { error: String },
@@ -416,6 +454,9 @@ pub struct JobView {
     /// Tool calls of the latest attempt, and the time they took.
     #[serde(default, skip_serializing_if = "ToolStats::is_empty")]
     pub tool_stats: ToolStats,
+    /// Who sent it through the OpenAI- or Ollama-compatible API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientInfo>,
 }
 
 /// How a job used tools in its latest attempt.

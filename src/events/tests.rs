@@ -50,7 +50,7 @@ fn decoder_handles_every_split() {
     w.append(EventBody::Started { attempt: 1, worker: "w".into(), model: "m:x".into() }).unwrap();
     w.append(token("héllo\n")).unwrap();
     w.append(EventBody::Usage(Usage { prompt_tokens: 3, completion_tokens: 1, ..Usage::default() })).unwrap();
-    w.append(EventBody::Done { finish_reason: Some("stop".into()) }).unwrap();
+    w.append(EventBody::Done { finish_reason: Some("stop".into()), tool_calls: Vec::new() }).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let whole = read_all(&path).unwrap();
     for i in 0..=bytes.len() {
@@ -72,7 +72,7 @@ fn summary_tracks_the_latest_attempt() {
     s.apply(&ev(2, token("lost ")));
     s.apply(&ev(3, EventBody::Started { attempt: 2, worker: "w2".into(), model: "m".into() }));
     s.apply(&ev(4, token("kept")));
-    s.apply(&ev(5, EventBody::Done { finish_reason: None }));
+    s.apply(&ev(5, EventBody::Done { finish_reason: None, tool_calls: Vec::new() }));
     assert_eq!(s.attempts, 2);
     assert_eq!(s.output, "kept");
     assert_eq!(s.worker.as_deref(), Some("w2"));
@@ -94,7 +94,7 @@ async fn follow_sees_appends_and_stops_at_the_end() {
             w.append(token(t)).unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        w.append(EventBody::Done { finish_reason: None }).unwrap();
+        w.append(EventBody::Done { finish_reason: None, tool_calls: Vec::new() }).unwrap();
     });
     let mut seen = Vec::new();
     while let Some(ev) = stream.next().await {
@@ -113,7 +113,7 @@ async fn follow_resumes_after_a_seq() {
     for t in ["a", "b", "c"] {
         w.append(token(t)).unwrap();
     }
-    w.append(EventBody::Done { finish_reason: None }).unwrap();
+    w.append(EventBody::Done { finish_reason: None, tool_calls: Vec::new() }).unwrap();
     let seqs: Vec<u64> = follow(path.clone(), Some(1)).map(|e| e.unwrap().seq).collect().await;
     assert_eq!(seqs, vec![2, 3]);
     let none: Vec<u64> = follow(path, Some(3)).map(|e| e.unwrap().seq).collect().await;

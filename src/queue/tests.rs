@@ -27,6 +27,8 @@ fn job(priority: i32) -> Job {
         tool_choice: None,
         allow_egress_after_private: false,
         tool_results_from: None,
+        client_tools: Vec::new(),
+        client: None,
     }
 }
 

@@ -14,10 +14,12 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use crate::api::{JobState, JobView, Usage};
 
+mod idempotency;
 mod sessions;
 mod stats;
 mod tokens;
 
+pub use idempotency::KeyClaim;
 pub use sessions::{ChatMessage, SessionSummary};
 pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};
 pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
@@ -28,6 +30,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
     ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),
     ("0005_job_tools", include_str!("../../migrations/0005_job_tools.sql")),
+    ("0006_gateway", include_str!("../../migrations/0006_gateway.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -106,15 +109,16 @@ impl Store {
         let params_json = serde_json::to_string(&job.params).unwrap_or_else(|_| "{}".to_owned());
         let skills_json = serde_json::to_string(&job.skills).unwrap_or_else(|_| "[]".to_owned());
         let tools_json = serde_json::to_string(&job.tools).unwrap_or_else(|_| "[]".to_owned());
+        let client_json = job.client.as_ref().and_then(|c| serde_json::to_string(c).ok());
         self.write(|tx| {
             let u = job.usage.as_ref();
             tx.execute(
                 "INSERT OR REPLACE INTO jobs (id, state, model, priority, prompt, created_at, started_at,
                     finished_at, attempts, max_attempts, worker, output, error, prompt_tokens,
                     completion_tokens, ttft_ms, tokens_per_s, duration_ms, usage_estimated, params,
-                    session_id, parent_id, skills, tools, tool_calls, tool_errors, tool_ms)
+                    session_id, parent_id, skills, tools, tool_calls, tool_errors, tool_ms, client)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                    ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+                    ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
                 params![
                     job.id,
                     job.state.as_str(),
@@ -143,6 +147,7 @@ impl Store {
                     job.tool_stats.calls,
                     job.tool_stats.errors,
                     job.tool_stats.duration_ms,
+                    client_json,
                 ],
             )?;
             Ok(())
@@ -207,7 +212,7 @@ impl Store {
 const SELECT: &str = "SELECT id, state, model, priority, prompt, created_at, started_at, finished_at,
     attempts, max_attempts, worker, output, error, prompt_tokens, completion_tokens, ttft_ms,
     tokens_per_s, duration_ms, usage_estimated, params, session_id, parent_id, skills, tools,
-    tool_calls, tool_errors, tool_ms FROM jobs";
+    tool_calls, tool_errors, tool_ms, client FROM jobs";
 
 fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
     let ts = |i: usize| -> rusqlite::Result<Option<jiff::Timestamp>> {
@@ -254,6 +259,7 @@ fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
         skills: serde_json::from_str(&r.get::<_, String>(22)?).unwrap_or_default(),
         tools: serde_json::from_str(&r.get::<_, String>(23)?).unwrap_or_default(),
         tool_stats: crate::api::ToolStats { calls: r.get(24)?, errors: r.get(25)?, duration_ms: r.get(26)? },
+        client: r.get::<_, Option<String>>(27)?.and_then(|c| serde_json::from_str(&c).ok()),
     })
 }
 

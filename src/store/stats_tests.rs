@@ -50,6 +50,7 @@ fn job(
         skills: Vec::new(),
         tools: Vec::new(),
         tool_stats: crate::api::ToolStats::default(),
+        client: None,
     }
 }
 

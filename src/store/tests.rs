@@ -29,6 +29,7 @@ fn view(id: &str, state: JobState) -> JobView {
         skills: Vec::new(),
         tools: Vec::new(),
         tool_stats: crate::api::ToolStats::default(),
+        client: None,
     }
 }
 

@@ -8,7 +8,10 @@
 
 mod auth;
 mod error;
+mod gateway;
 mod jobs;
+mod ollama;
+mod openai;
 mod sessions;
 mod skills;
 mod system;
@@ -18,7 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,6 +41,7 @@ pub struct AppState {
 
 struct Inner {
     local: Local,
+    gateway_limits: gateway::RateLimits,
     skills: LiveCatalog,
     hub: Arc<Hub>,
     shutdown: watch::Receiver<bool>,
@@ -49,7 +53,9 @@ impl AppState {
     pub fn new(local: Local, shutdown: watch::Receiver<bool>) -> Self {
         let hub = Hub::new(local.home.events_dir());
         let skills = LiveCatalog::start(crate::skills::search_path(&local.config));
-        Self { inner: Arc::new(Inner { local, skills, hub, shutdown, started: std::time::Instant::now() }) }
+        let gateway_limits = gateway::RateLimits::default();
+        let started = std::time::Instant::now();
+        Self { inner: Arc::new(Inner { local, gateway_limits, skills, hub, shutdown, started }) }
     }
 
     /// The skills as of now (reloaded when their files change).
@@ -59,6 +65,11 @@ impl AppState {
 
     pub fn local(&self) -> &Local {
         &self.inner.local
+    }
+
+    /// Per-token request buckets of the OpenAI- and Ollama-compatible API.
+    fn gateway_limits(&self) -> &gateway::RateLimits {
+        &self.inner.gateway_limits
     }
 
     /// Runs blocking work (files, SQLite) on the blocking pool.
@@ -160,7 +171,22 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Router::new()
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
-    router.merge(openapi_json).fallback(ui::fallback).with_state(state)
+    // The OpenAI- and Ollama-compatible APIs are those projects' own, not
+    // ctl's: they stay out of ctl's OpenAPI document.
+    let compatible = Router::new()
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/ollama", get(ollama::root))
+        .route("/ollama/", get(ollama::root))
+        .route("/ollama/api/chat", post(ollama::chat))
+        .route("/ollama/api/generate", post(ollama::generate))
+        .route("/ollama/api/tags", get(ollama::tags))
+        .route("/ollama/api/embed", post(ollama::embed))
+        .route("/ollama/api/embeddings", post(ollama::embeddings))
+        .route("/ollama/api/version", get(ollama::version))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
+    router.merge(openapi_json).merge(compatible).fallback(ui::fallback).with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves. In-flight

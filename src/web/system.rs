@@ -123,6 +123,11 @@ pub struct ProviderModels {
 #[utoipa::path(get, path = "/models", tag = "system", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "every configured provider and its models", body = Vec<ProviderModels>), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn models(State(state): State<AppState>) -> Json<Vec<ProviderModels>> {
+    Json(provider_models(&state).await)
+}
+
+/// Every configured provider and its models, asked in parallel (3 s each).
+pub(super) async fn provider_models(state: &AppState) -> Vec<ProviderModels> {
     let providers = state.local().config.providers.clone();
     let asks = providers.into_iter().map(|(name, cfg)| async move {
         let kind = format!("{:?}", cfg.kind).to_lowercase();
@@ -139,7 +144,7 @@ pub async fn models(State(state): State<AppState>) -> Json<Vec<ProviderModels>> 
         };
         ProviderModels { provider: name, kind, base_url: cfg.base_url, reachable, error, models }
     });
-    Json(futures_util::future::join_all(asks).await)
+    futures_util::future::join_all(asks).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

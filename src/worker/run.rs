@@ -22,6 +22,8 @@ enum Outcome {
     Completed {
         usage: Usage,
         finish_reason: Option<String>,
+        /// Calls of the client's own functions, handed back to it.
+        tool_calls: Vec<ToolCall>,
     },
     Failed(ProviderError),
     Cancelled,
@@ -143,14 +145,14 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
         pause_point(shared, "after_claim", &id).await;
 
         match attempt_once(shared, &job, &mut writer, &mut stop).await {
-            Outcome::Completed { usage, finish_reason } => {
+            Outcome::Completed { usage, finish_reason, tool_calls } => {
                 if let Err(e) = writer.append(EventBody::Usage(usage)) {
                     last_error = Some(e.to_string());
                     tracing::error!(%id, "{e}");
                     continue;
                 }
                 pause_point(shared, "before_done", &id).await;
-                end(shared, &job, &mut writer, EventBody::Done { finish_reason }).await;
+                end(shared, &job, &mut writer, EventBody::Done { finish_reason, tool_calls }).await;
                 return;
             }
             Outcome::Cancelled => {
@@ -260,9 +262,22 @@ async fn attempt_once(
             };
         totals.end_round(prompt_chars, answer.reported);
         if answer.calls.is_empty() {
-            return Outcome::Completed { usage: totals.usage(), finish_reason: answer.finish_reason };
+            return Outcome::Completed {
+                usage: totals.usage(),
+                finish_reason: answer.finish_reason,
+                tool_calls: Vec::new(),
+            };
         }
-        if tools.is_empty() {
+        // The client runs its own functions: the job ends with the calls.
+        let client_calls = tools.client_calls(&answer.calls);
+        if !client_calls.is_empty() {
+            return Outcome::Completed {
+                usage: totals.usage(),
+                finish_reason: Some("tool_calls".into()),
+                tool_calls: client_calls,
+            };
+        }
+        if !tools.has_own_tools() {
             return Outcome::Failed(ProviderError::permanent(
                 "the model asked for tools, but the job has none (submit it with --tool NAME)",
             ));

@@ -85,6 +85,8 @@ pub(super) struct JobTools {
     host: Option<Arc<dyn ToolHost>>,
     /// The job's tools, with the names the model sees.
     tools: Vec<(ToolInfo, String)>,
+    /// Functions the client runs itself.
+    client: Vec<crate::api::FunctionSpec>,
     /// Per-round `tool_choice`; rounds past the list use `auto`.
     choices: Vec<String>,
     limits: Limits,
@@ -106,13 +108,13 @@ impl JobTools {
         earlier: &[Event],
     ) -> Result<Self, ProviderError> {
         let mut tools = Vec::new();
+        let mut wire_names: HashSet<String> = job.client_tools.iter().map(|f| f.name.clone()).collect();
         if !job.tools.is_empty() {
             let Some(host) = &host else {
                 return Err(ProviderError::permanent(
                     "the job asks for tools, but this worker could not load its tools (see its log)",
                 ));
             };
-            let mut wire_names = HashSet::new();
             for name in &job.tools {
                 let info = host.info(name).ok_or_else(|| {
                     ProviderError::permanent(format!(
@@ -129,6 +131,7 @@ impl JobTools {
         Ok(Self {
             host,
             tools,
+            client: job.client_tools.clone(),
             choices: job.tool_choice.iter().flat_map(|c| c.split(',')).map(|c| c.trim().to_owned()).collect(),
             limits,
             reuse,
@@ -145,24 +148,33 @@ impl JobTools {
         self.read_private = true;
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
+    /// Whether ctl runs any of the job's tools (not only the client).
+    pub fn has_own_tools(&self) -> bool {
+        !self.tools.is_empty()
+    }
+
+    /// The calls of `calls` that name the client's own functions.
+    pub fn client_calls(&self, calls: &[ToolCall]) -> Vec<ToolCall> {
+        calls.iter().filter(|c| self.client.iter().any(|f| f.name == c.name)).cloned().collect()
     }
 
     pub fn max_rounds(&self) -> u32 {
         self.limits.max_rounds
     }
 
-    /// The tools as the model sees them.
+    /// The tools as the model sees them, the client's functions last.
     pub fn specs(&self) -> Vec<ToolSpec> {
-        self.tools
-            .iter()
-            .map(|(info, wire)| ToolSpec {
-                name: wire.clone(),
-                description: info.description.clone(),
-                parameters: info.input_schema.clone(),
-            })
-            .collect()
+        let own = self.tools.iter().map(|(info, wire)| ToolSpec {
+            name: wire.clone(),
+            description: info.description.clone(),
+            parameters: info.input_schema.clone(),
+        });
+        let client = self.client.iter().map(|f| ToolSpec {
+            name: f.name.clone(),
+            description: f.description.clone(),
+            parameters: f.parameters.clone(),
+        });
+        own.chain(client).collect()
     }
 
     /// How round `round` (from 1) may use tools.
@@ -172,11 +184,11 @@ impl JobTools {
             "" | "auto" => ToolChoice::Auto,
             "none" => ToolChoice::None,
             "required" => ToolChoice::Required,
-            name => self
-                .tools
-                .iter()
-                .find(|(info, _)| info.name == name)
-                .map_or(ToolChoice::Auto, |(_, wire)| ToolChoice::Tool(wire.clone())),
+            name => match self.tools.iter().find(|(info, _)| info.name == name) {
+                Some((_, wire)) => ToolChoice::Tool(wire.clone()),
+                None if self.client.iter().any(|f| f.name == name) => ToolChoice::Tool(name.to_owned()),
+                None => ToolChoice::Auto,
+            },
         }
     }
 

@@ -7,6 +7,7 @@ mod crash;
 mod e2e;
 mod faults;
 mod fuzz_corpus;
+mod gateway;
 mod helper;
 mod provenance;
 mod skills;

@@ -123,6 +123,23 @@ impl Env {
         }
     }
 
+    /// Starts `ctl up` on a free port; returns the server and the token
+    /// from the login link it prints. Killed on drop.
+    pub fn up(&self) -> (Server, String) {
+        let mut c = self.cmd();
+        c.args(["up", "--listen", "127.0.0.1:0", "-v"]).stdout(Stdio::piped());
+        let log = self.dir.path().join(format!("up-{}.log", rand_suffix()));
+        c.stderr(std::fs::File::create(&log).unwrap());
+        let mut child = c.spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
+            .unwrap();
+        let proc = Proc { child, log };
+        let link = line.trim().strip_prefix("ctl is up: open ").unwrap_or_else(|| panic!("{line}")).to_owned();
+        let (url, token) = link.split_once("/login?token=").unwrap_or_else(|| panic!("{link}"));
+        (Server { proc, url: url.to_owned() }, token.to_owned())
+    }
+
     /// Creates an API token and returns its secret.
     pub fn token(&self, name: &str) -> String {
         self.ok(&["token", "create", "--name", name]).trim().to_owned()
