@@ -10,7 +10,7 @@
 //! Environment: `CTL_BENCH_DIR` (where data directories go, default
 //! `target/bench/work`), `CTL_BENCH_OUT` (default `target/bench`),
 //! `CTL_BENCH_ONLY` (comma-separated sections: queue, pickup, append, ttft,
-//! fanout, up, recovery, llm), `CTL_BENCH_WRAP` (a profiler command every
+//! gateway, fanout, up, recovery, llm), `CTL_BENCH_WRAP` (a profiler command every
 //! `ctl` process runs under), and `CTL_BENCH_LLM_URL` (+
 //! `CTL_BENCH_LLM_MODEL`, default `tiny`): an OpenAI-compatible server's
 //! `/v1` URL for the rows against a real model.
@@ -64,6 +64,10 @@ fn main() {
     if wanted("ttft") {
         section("ttft_overhead_p50_ms");
         stream::bench_ttft(&mut report, &url, "bench", pick(20, 50), Some("ttft_overhead_p50_ms"));
+    }
+    if wanted("gateway") {
+        section("gateway_ttft_overhead_p50_ms");
+        stream::bench_gateway_ttft(&mut report, &url, pick(20, 50));
     }
     if wanted("fanout") {
         section("sse_fanout_tokens_per_s");

@@ -318,3 +318,76 @@ pub fn bench_fanout(report: &mut Report, up: &Upstream, clients: usize, tokens: 
         json!({ "clients": clients, "tokens": tokens, "ctl_tokens_per_s": ours, "upstream_tokens_per_s": base, "ratios": ratios }),
     );
 }
+
+/// Time to the first token through ctl's OpenAI-compatible endpoint: one
+/// streamed `POST /v1/chat/completions`, which submits a job and streams
+/// it back from the event log.
+async fn through_gateway(client: &reqwest::Client, stack: &Stack, max_tokens: u64) -> f64 {
+    let t0 = Instant::now();
+    let resp = client
+        .post(format!("{}/v1/chat/completions", stack.base))
+        .bearer_auth(&stack.token)
+        .json(&json!({
+            "model": "bench:bench", "messages": [{ "role": "user", "content": "hi" }],
+            "max_tokens": max_tokens, "stream": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "the gateway answered {}", resp.status());
+    let mut first = None;
+    for_each_line(resp, |line| {
+        if first.is_none() && is_token_line(line) {
+            first = Some(ms_since(t0));
+        }
+        true
+    })
+    .await;
+    first.expect("the gateway streamed no token")
+}
+
+/// `gateway_ttft_overhead_p50_ms`: first token through
+/// `/v1/chat/completions` on ctl minus first token straight from the fast
+/// upstream, interleaved.
+pub fn bench_gateway_ttft(report: &mut Report, url: &str, rounds: usize) {
+    let stack = Stack::start(url, "bench");
+    let rt = runtime();
+    let client = http_client();
+    let max_tokens = 8;
+    let (mut d, mut t, mut overhead) = (Vec::new(), Vec::new(), Vec::new());
+    rt.block_on(async {
+        direct(&client, url, "bench", max_tokens).await;
+        through_gateway(&client, &stack, max_tokens).await;
+        for r in 0..rounds {
+            let (a, b) = if r % 2 == 0 {
+                let a = direct(&client, url, "bench", max_tokens).await;
+                (a, through_gateway(&client, &stack, max_tokens).await)
+            } else {
+                let b = through_gateway(&client, &stack, max_tokens).await;
+                (direct(&client, url, "bench", max_tokens).await, b)
+            };
+            d.push(a);
+            t.push(b);
+            overhead.push(b - a);
+        }
+    });
+    let p50 = median(&overhead);
+    report.metric("gateway_ttft_overhead_p50_ms", p50, Target::AtMost(5.0));
+    report.row(Row {
+        key: Some("gateway_ttft_overhead_p50_ms"),
+        what: "first token through ctl's `/v1/chat/completions` (a job: submit, worker, event log, \
+               OpenAI chunks), minus first token read directly from the fast upstream"
+            .to_owned(),
+        ctl: format!("{} ms (p90 {})", num(median(&t)), num(percentile(&t, 0.9))),
+        baseline: format!("{} ms direct", num(median(&d))),
+        notes: format!(
+            "overhead p50 {} ms, p90 {} ms ({rounds} interleaved rounds, max_tokens={max_tokens})",
+            num(p50),
+            num(percentile(&overhead, 0.9))
+        ),
+    });
+    report.detail(
+        "gateway_ttft",
+        json!({ "rounds": rounds, "through_ms": t, "direct_ms": d, "overhead_ms": overhead, "overhead_p50_ms": p50 }),
+    );
+}

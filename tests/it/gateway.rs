@@ -62,7 +62,8 @@ fn the_official_openai_and_ollama_clients_work_unchanged_against_ctl_up() {
     let (status, s) = rt.block_on(get(&up, &token, &format!("/api/v1/sessions/{session}")));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s["title"], "alice");
-    let roles: Vec<&str> = s["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> =
+        s["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["user", "assistant"], "{s}");
 
     let stream = &got["stream"];

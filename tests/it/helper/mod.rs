@@ -135,7 +135,8 @@ impl Env {
         std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
             .unwrap();
         let proc = Proc { child, log };
-        let link = line.trim().strip_prefix("ctl is up: open ").unwrap_or_else(|| panic!("{line}")).to_owned();
+        let link =
+            line.trim().strip_prefix("ctl is up: open ").unwrap_or_else(|| panic!("{line}")).to_owned();
         let (url, token) = link.split_once("/login?token=").unwrap_or_else(|| panic!("{link}"));
         (Server { proc, url: url.to_owned() }, token.to_owned())
     }
