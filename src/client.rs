@@ -258,7 +258,7 @@ fn root_cause(e: &reqwest::Error) -> String {
 
 /// Where the CLI's job commands go.
 pub enum Target {
-    Local(Local),
+    Local(Box<Local>),
     Remote(Client),
 }
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub skills: SkillsConfig,
     /// Markdown vaults for retrieval and the vault tools.
     pub rag: RagConfig,
+    /// The tools MCP clients and jobs can call (see [`crate::tools`]).
+    pub tools: crate::tools::ToolsConfig,
 }
 
 /// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
@@ -141,6 +143,7 @@ impl Default for Config {
             prices: BTreeMap::new(),
             skills: SkillsConfig::default(),
             rag: RagConfig::default(),
+            tools: crate::tools::ToolsConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -337,6 +340,7 @@ impl Config {
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
         }
+        self.tools.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -66,7 +66,7 @@ impl Context {
                 let token = std::env::var("CTL_TOKEN").ok().filter(|t| !t.trim().is_empty());
                 Ok(Target::Remote(Client::new(url, token)?))
             }
-            None => Ok(Target::Local(self.local()?)),
+            None => Ok(Target::Local(Box::new(self.local()?))),
         }
     }
 

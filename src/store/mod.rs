@@ -17,16 +17,19 @@ use crate::api::{JobState, JobView, Usage};
 mod sessions;
 mod stats;
 mod tokens;
+mod tool_calls;
 
 pub use sessions::{ChatMessage, SessionSummary};
 pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};
 pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
+pub use tool_calls::{ToolCallCount, ToolCallRow};
 
 /// The migrations, in order. `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
     ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),
+    ("0004_tool_calls", include_str!("../../migrations/0004_tool_calls.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
