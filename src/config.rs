@@ -45,6 +45,8 @@ pub struct Config {
     pub rag: RagConfig,
     /// The OpenAI- and Ollama-compatible API of `ctl serve`.
     pub gateway: GatewayConfig,
+    /// The tools MCP clients and jobs can call (see [`crate::tools`]).
+    pub tools: crate::tools::ToolsConfig,
 }
 
 /// `[gateway]`: limits of the OpenAI- and Ollama-compatible API.
@@ -161,6 +163,7 @@ impl Default for Config {
             skills: SkillsConfig::default(),
             rag: RagConfig::default(),
             gateway: GatewayConfig::default(),
+            tools: crate::tools::ToolsConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -383,6 +386,7 @@ impl Config {
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
         }
+        self.tools.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -77,8 +77,13 @@ impl Local {
 
     /// The names of the tools this installation has enabled.
     fn enabled_tools(&self) -> Vec<String> {
-        let _ = &self.config;
-        Vec::new()
+        match crate::tools::Toolbox::from_config(&self.config) {
+            Ok(toolbox) => toolbox.list().into_iter().map(|t| t.name).collect(),
+            Err(e) => {
+                tracing::warn!("no tools: {e}");
+                Vec::new()
+            }
+        }
     }
 
     /// Publishes a built job: one durable write of its file into `_queue`.
@@ -158,13 +163,19 @@ impl Local {
                 return Err(JobError::Invalid("a job needs a prompt or messages".into()));
             }
         }
-        let tools = resolve_tools(
-            &spec.tools,
-            bound.as_ref().map(|(g, d)| (g, d.as_slice())),
-            &self.config.worker.default_tools,
-            &self.enabled_tools(),
-        )
-        .map_err(JobError::Invalid)?;
+        let wants_tools =
+            !spec.tools.is_empty() || bound.is_some() || !self.config.worker.default_tools.is_empty();
+        let tools = if wants_tools {
+            resolve_tools(
+                &spec.tools,
+                bound.as_ref().map(|(g, d)| (g, d.as_slice())),
+                &self.config.worker.default_tools,
+                &self.enabled_tools(),
+            )
+            .map_err(JobError::Invalid)?
+        } else {
+            Vec::new()
+        };
         if let Some(choice) = &spec.tool_choice {
             check_tool_choice(choice, &tools).map_err(JobError::Invalid)?;
         }

@@ -18,17 +18,20 @@ mod idempotency;
 mod sessions;
 mod stats;
 mod tokens;
+mod tool_calls;
 
 pub use idempotency::KeyClaim;
 pub use sessions::{ChatMessage, SessionSummary};
 pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};
 pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
+pub use tool_calls::{ToolCallCount, ToolCallRow};
 
 /// The migrations, in order. `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
     ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),
+    ("0004_tool_calls", include_str!("../../migrations/0004_tool_calls.sql")),
     ("0005_job_tools", include_str!("../../migrations/0005_job_tools.sql")),
     ("0006_gateway", include_str!("../../migrations/0006_gateway.sql")),
 ];

@@ -91,7 +91,16 @@ impl Worker {
         let spares = Spares::new(spares_dir, concurrency + 1).map_err(|e| {
             WorkerError::Start(format!("cannot make {}.spares in the workers directory: {e}", lease.id()))
         })?;
-        let tools = None;
+        let tools = match crate::tools::Toolbox::from_config(&local.config) {
+            Ok(toolbox) => {
+                let host = tools::Builtin { toolbox, store: local.store.clone() };
+                Some(Arc::new(host) as Arc<dyn ToolHost>)
+            }
+            Err(e) => {
+                tracing::error!("tools are off in this worker: {e}");
+                None
+            }
+        };
         let windows = budget::Windows::default();
         Ok(Self { shared: Arc::new(Shared { local, spares, lease, providers, tools, windows }), concurrency })
     }

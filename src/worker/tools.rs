@@ -32,8 +32,40 @@ use crate::tools::{ToolError, ToolInfo, ToolOutput};
 pub trait ToolHost: Send + Sync {
     /// The tool called `name`, if it is enabled.
     fn info(&self, name: &str) -> Option<ToolInfo>;
-    /// Runs a call; dropping the future stops it.
-    fn call<'a>(&'a self, name: &'a str, args: Value) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+    /// Runs a call for job `job_id`; dropping the future stops it.
+    fn call<'a>(
+        &'a self,
+        job_id: &'a str,
+        name: &'a str,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+}
+
+/// The built-in tools, each call recorded in the store as the job's.
+pub struct Builtin {
+    pub toolbox: crate::tools::Toolbox,
+    pub store: crate::store::Store,
+}
+
+impl ToolHost for Builtin {
+    fn info(&self, name: &str) -> Option<ToolInfo> {
+        self.toolbox.info(name)
+    }
+
+    fn call<'a>(
+        &'a self,
+        job_id: &'a str,
+        name: &'a str,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+        let recorder = crate::tools::StoreRecorder {
+            store: self.store.clone(),
+            source: "job",
+            job_id: Some(job_id.to_owned()),
+        };
+        let toolbox = self.toolbox.with_recorder(Arc::new(recorder));
+        Box::pin(async move { toolbox.call(name, args).await })
+    }
 }
 
 /// The bounds of a job's tool use, from `[worker]`.
@@ -82,6 +114,7 @@ struct Recorded {
 
 /// One job's tools for one attempt.
 pub(super) struct JobTools {
+    job_id: String,
     host: Option<Arc<dyn ToolHost>>,
     /// The job's tools, with the names the model sees.
     tools: Vec<(ToolInfo, String)>,
@@ -129,6 +162,7 @@ impl JobTools {
             tools.iter().any(|(info, _)| info.name == name && info.traits.read_only)
         });
         Ok(Self {
+            job_id: job.id.clone(),
             host,
             tools,
             client: job.client_tools.clone(),
@@ -224,6 +258,7 @@ impl JobTools {
         let mut read_private = false;
         let timeout = self.limits.call_timeout.min(left);
         let host = self.host.clone();
+        let job_id = self.job_id.clone();
         let runs: Vec<_> = planned
             .iter()
             .enumerate()
@@ -231,6 +266,7 @@ impl JobTools {
                 let host = host.clone();
                 let plan = plan.clone();
                 let name = name.clone();
+                let job_id = job_id.clone();
                 async move {
                     let t0 = Instant::now();
                     let outcome = match plan {
@@ -238,11 +274,13 @@ impl JobTools {
                         Plan::Reuse(rec) => Ok(Ran::Reused(rec)),
                         Plan::Call(args) => match host {
                             None => Err("no tools are available in this worker".to_owned()),
-                            Some(host) => match tokio::time::timeout(timeout, host.call(&name, args)).await {
-                                Ok(Ok(out)) => Ok(Ran::Fresh(out)),
-                                Ok(Err(e)) => Err(e.to_string()),
-                                Err(_) => Err(ToolError::Timeout(timeout.as_millis() as u64).to_string()),
-                            },
+                            Some(host) => {
+                                match tokio::time::timeout(timeout, host.call(&job_id, &name, args)).await {
+                                    Ok(Ok(out)) => Ok(Ran::Fresh(out)),
+                                    Ok(Err(e)) => Err(e.to_string()),
+                                    Err(_) => Err(ToolError::Timeout(timeout.as_millis() as u64).to_string()),
+                                }
+                            }
                         },
                     };
                     (i, outcome, t0.elapsed())
@@ -355,8 +393,8 @@ impl JobTools {
                     Ran::Reused(rec) => (rec.result, rec.bytes, rec.truncated, true),
                     Ran::Fresh(out) => {
                         let bytes = out.text.len() as u64;
-                        let (text, truncated) = cap(out.text, self.limits.result_cap);
-                        (text, bytes, truncated, false)
+                        let (text, cut) = cap(out.text, self.limits.result_cap);
+                        (text, bytes, cut || out.truncated, false)
                     }
                 };
                 let body = EventBody::ToolResult {
