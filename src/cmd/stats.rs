@@ -8,12 +8,14 @@ use super::Context;
 use crate::stats::{Group, GroupBy};
 
 /// Usage over finished jobs: jobs, failures, tokens, median time to first
-/// token and tokens/s, and cost when the config has a price table.
+/// token and tokens/s, and cost when the config has a price table; or, by
+/// tool, the tool calls jobs and MCP clients made.
 ///
 /// Examples:
 ///   ctl stats
 ///   ctl stats --since 7d --by day
 ///   ctl stats --by skill --json
+///   ctl stats --by tool
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct StatsArgs {
@@ -22,7 +24,28 @@ pub struct StatsArgs {
     pub since: Option<jiff::SignedDuration>,
     /// How to group.
     #[arg(long, value_enum, default_value = "model")]
-    pub by: GroupBy,
+    pub by: By,
+}
+
+/// What `ctl stats` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    Model,
+    Day,
+    Skill,
+    /// Tool calls per tool (from jobs and MCP clients).
+    Tool,
+}
+
+/// Calls of one tool.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ToolGroup {
+    pub tool: String,
+    pub calls: u64,
+    /// Calls that failed, were refused or timed out.
+    pub failed: u64,
+    /// Time of all its calls, in milliseconds.
+    pub duration_ms: f64,
 }
 
 impl StatsArgs {
@@ -35,7 +58,12 @@ impl StatsArgs {
             Some(d) => Some(jiff::Timestamp::now().checked_sub(d)?),
             None => None,
         };
-        let by = self.by;
+        let by = match self.by {
+            By::Model => GroupBy::Model,
+            By::Day => GroupBy::Day,
+            By::Skill => GroupBy::Skill,
+            By::Tool => return tool_stats(ctx, local, since).await,
+        };
         let groups = super::blocking(move || {
             let rows = local.store.usage_rows(since)?;
             Ok(crate::stats::group(&rows, by, &local.config.prices))
@@ -50,6 +78,54 @@ impl StatsArgs {
         }
         Ok(0)
     }
+}
+
+async fn tool_stats(
+    ctx: &Context,
+    local: crate::jobs::Local,
+    since: Option<jiff::Timestamp>,
+) -> anyhow::Result<i32> {
+    let counts = super::blocking(move || Ok(local.store.tool_call_counts(since)?)).await?;
+    let mut groups: Vec<ToolGroup> = Vec::new();
+    for c in counts {
+        if groups.last().is_none_or(|g| g.tool != c.tool) {
+            groups.push(ToolGroup { tool: c.tool.clone(), calls: 0, failed: 0, duration_ms: 0.0 });
+        }
+        if let Some(g) = groups.last_mut() {
+            g.calls += c.calls;
+            g.failed += if c.outcome == "ok" { 0 } else { c.calls };
+            g.duration_ms += c.duration_ms;
+        }
+    }
+    if ctx.json() {
+        super::print_json(&groups)?;
+    } else if groups.is_empty() {
+        eprintln!("no tool calls{}", if since.is_some() { " in that time" } else { "" });
+    } else {
+        println!("{}", tool_table(&groups));
+    }
+    Ok(0)
+}
+
+fn tool_table(groups: &[ToolGroup]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY).set_header(["TOOL", "CALLS", "FAILED", "TIME", "AVG"]);
+    for g in groups {
+        let avg = if g.calls == 0 { 0.0 } else { g.duration_ms / g.calls as f64 };
+        t.add_row([
+            g.tool.clone(),
+            g.calls.to_string(),
+            g.failed.to_string(),
+            format!("{:.0} ms", g.duration_ms),
+            format!("{avg:.0} ms"),
+        ]);
+    }
+    for i in 1..5 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
 }
 
 fn table(groups: &[Group], by: GroupBy) -> Table {
@@ -138,6 +214,22 @@ mod tests {
 │ openai:gpt-4.1-mini      3        0        12000         900     410 ms        61.0   0.0062 │
 └──────────────────────────────────────────────────────────────────────────────────────────────┘";
         assert_eq!(table(&groups, GroupBy::Model).to_string(), expected);
+    }
+
+    #[test]
+    fn tool_table_snapshot() {
+        let groups = vec![
+            ToolGroup { tool: "fetch".into(), calls: 3, failed: 1, duration_ms: 660.0 },
+            ToolGroup { tool: "vault_read".into(), calls: 10, failed: 0, duration_ms: 12.4 },
+        ];
+        let expected = "\
+┌───────────────────────────────────────────────┐
+│ TOOL         CALLS   FAILED     TIME      AVG │
+╞═══════════════════════════════════════════════╡
+│ fetch            3        1   660 ms   220 ms │
+│ vault_read      10        0    12 ms     1 ms │
+└───────────────────────────────────────────────┘";
+        assert_eq!(tool_table(&groups).to_string(), expected);
     }
 
     #[test]

@@ -288,7 +288,9 @@ async fn attempt_once(
                 tools.max_rounds()
             )));
         }
-        match tools.run_round(round, &answer.calls, writer, &cancel, stop).await {
+        let point = format!("in_tool_round_{round}");
+        let announced = Box::pin(pause_point(shared, &point, &job.id));
+        match tools.run_round(round, &answer.calls, writer, &cancel, stop, announced).await {
             Ok(results) => {
                 messages.push(Message {
                     role: Role::Assistant,

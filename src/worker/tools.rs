@@ -198,10 +198,11 @@ impl JobTools {
 
     /// The tools as the model sees them, the client's functions last.
     pub fn specs(&self) -> Vec<ToolSpec> {
+        let pinned = test_schemas();
         let own = self.tools.iter().map(|(info, wire)| ToolSpec {
             name: wire.clone(),
             description: info.description.clone(),
-            parameters: info.input_schema.clone(),
+            parameters: pinned.get(&info.name).cloned().unwrap_or_else(|| info.input_schema.clone()),
         });
         let client = self.client.iter().map(|f| ToolSpec {
             name: f.name.clone(),
@@ -228,6 +229,8 @@ impl JobTools {
 
     /// Runs the calls of round `round`, writing their events, and returns
     /// the `tool` messages that answer them, in the calls' order.
+    /// `announced` is awaited once the `tool_call` events are written
+    /// (a test hook pauses there).
     pub async fn run_round(
         &mut self,
         round: u32,
@@ -235,6 +238,7 @@ impl JobTools {
         writer: &mut EventWriter,
         cancel: &(dyn Fn() -> bool + Sync),
         stop: &mut watch::Receiver<bool>,
+        announced: BoxFuture<'_, ()>,
     ) -> Result<Vec<Message>, RoundEnd> {
         let left = self.limits.budget.saturating_sub(self.used);
         if left.is_zero() {
@@ -254,6 +258,7 @@ impl JobTools {
             writer.append(body).map_err(|e| RoundEnd::Failed(ProviderError::transient(e.to_string())))?;
             planned.push((id, name, plan));
         }
+        announced.await;
         let mut answers: Vec<Option<Message>> = vec![None; calls.len()];
         let mut read_private = false;
         let timeout = self.limits.call_timeout.min(left);
@@ -437,6 +442,20 @@ enum Plan {
 enum Ran {
     Fresh(ToolOutput),
     Reused(Recorded),
+}
+
+/// Test hook (debug builds only): `CTL_TEST_TOOL_SCHEMAS` maps tool names
+/// to the schemas the model is shown instead of theirs. A grammar-bound
+/// test model (llama-cpp-python's function calling) then makes exactly the
+/// call a schema with one valid instance allows.
+fn test_schemas() -> serde_json::Map<String, Value> {
+    if !cfg!(debug_assertions) {
+        return serde_json::Map::new();
+    }
+    std::env::var("CTL_TEST_TOOL_SCHEMAS")
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
 }
 
 /// Cuts `text` to at most `max` bytes (at a character boundary) and says

@@ -11,4 +11,5 @@ mod gateway;
 mod helper;
 mod provenance;
 mod skills;
+mod tool_jobs;
 mod ui;

@@ -20,6 +20,17 @@ pub fn url() -> String {
     SERVER.get_or_init(Server::start).url.clone()
 }
 
+/// The base URL of a server that calls tools: llama-cpp-python with
+/// `--chat_format chatml-function-calling` (`CTL_TEST_LLM_TOOLS_URL` from
+/// `.ci/run`, else one started for this test process).
+pub fn tools_url() -> String {
+    if let Ok(url) = std::env::var("CTL_TEST_LLM_TOOLS_URL") {
+        return url;
+    }
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start_with(&["--chat_format", "chatml-function-calling"])).url.clone()
+}
+
 struct Server {
     url: String,
     _child: ChildGuard,
@@ -62,6 +73,10 @@ pub fn model_path() -> PathBuf {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let python = venv().join("bin/python");
         assert!(
             python.exists(),
@@ -77,6 +92,7 @@ impl Server {
             // Tests share the server, and by default it cuts a stream short
             // whenever another request arrives.
             .args(["--interrupt_requests", "false"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
