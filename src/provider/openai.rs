@@ -218,9 +218,9 @@ impl Provider for OpenAi {
         .boxed()
     }
 
-    /// An empty stream gets the same request again, unstreamed and for one
-    /// token: llama-cpp-python then answers 400 with the reason (a prompt
-    /// longer than its context) that the stream left out.
+    /// An empty stream gets the same request again, unstreamed:
+    /// llama-cpp-python then answers 400 with the reason (a prompt longer
+    /// than its context) that the stream left out.
     fn explain_failure<'a>(
         &'a self,
         req: &'a ChatRequest,
@@ -230,9 +230,10 @@ impl Provider for OpenAi {
             if !err.message.contains(EMPTY_STREAM) {
                 return None;
             }
+            // The same request, the same answer budget: servers count the
+            // prompt and max_tokens together against the window.
             let mut body = chat_body(req);
             body["stream"] = json!(false);
-            body["max_tokens"] = json!(1);
             if let Some(obj) = body.as_object_mut() {
                 obj.remove("stream_options");
             }

@@ -140,7 +140,8 @@ impl<'a> Budget<'a> {
         max_tokens: Option<u64>,
     ) -> Result<(), ProviderError> {
         let Some((window, source)) = self.window.clone() else { return Ok(()) };
-        let answer = max_tokens.unwrap_or(MIN_ANSWER).clamp(1, MIN_ANSWER);
+        // Servers refuse a request whose prompt and answer together pass the window.
+        let answer = max_tokens.unwrap_or(MIN_ANSWER).max(1);
         loop {
             let account = self.account(messages, parts, tools).await;
             let total: u64 = account.iter().map(|(_, n)| n).sum();
@@ -159,7 +160,7 @@ impl<'a> Budget<'a> {
                 DROPPED.clone_into(&mut messages[i].content);
                 continue;
             }
-            return Err(too_large(self.job_model, total, window, &source, &account));
+            return Err(too_large(self.job_model, total, answer, window, &source, &account));
         }
     }
 
@@ -173,10 +174,10 @@ impl<'a> Budget<'a> {
         parts: &[Part],
         tools: &[ToolSpec],
     ) -> ProviderError {
-        let Some((window, total)) = window_from_error(&err.message) else { return err };
+        let Some((window, total, answer)) = window_from_error(&err.message) else { return err };
         windows.set(self.job_model, window, "the server's error");
         let account = self.account(messages, parts, tools).await;
-        let mut e = too_large(self.job_model, total, window, "the server's error", &account);
+        let mut e = too_large(self.job_model, total, answer, window, "the server's error", &account);
         let _ = write!(e.message, " (the server said: {})", err.message);
         e
     }
@@ -231,28 +232,51 @@ fn estimate(text: &str) -> u64 {
     (text.len() as u64).div_ceil(3)
 }
 
-fn too_large(model: &str, total: u64, window: u64, source: &str, account: &[(Part, u64)]) -> ProviderError {
+/// The error for a prompt of `total` tokens (plus `answer` asked for by
+/// max_tokens, 0 when the server counted both) in a window of `window`.
+fn too_large(
+    model: &str,
+    total: u64,
+    answer: u64,
+    window: u64,
+    source: &str,
+    account: &[(Part, u64)],
+) -> ProviderError {
     let parts: Vec<String> =
         account.iter().filter(|(_, n)| *n > 0).map(|(p, n)| format!("{} {n}", p.name())).collect();
+    let answer = if answer > 0 && total < window {
+        format!(" and max_tokens asks for {answer} more")
+    } else {
+        String::new()
+    };
     ProviderError::permanent(format!(
-        "the prompt does not fit: it is about {total} tokens, and {model}'s context window is {window} \
-         (from {source}); what took the room: {}. Shorten the prompt, use fewer skills or sources, or \
-         a model with a larger window",
+        "the prompt does not fit: it is about {total} tokens{answer}, and {model}'s context window is \
+         {window} (from {source}); what took the room: {}. Shorten the prompt, use fewer skills or \
+         sources, lower max_tokens, or use a model with a larger window",
         parts.join(", ")
     ))
 }
 
-/// The window and the prompt's size from an OpenAI-style "maximum context
-/// length is N tokens. However, you requested M tokens" message.
-fn window_from_error(message: &str) -> Option<(u64, u64)> {
-    let number_after = |needle: &str| -> Option<u64> {
-        let rest = &message[message.find(needle)? + needle.len()..];
-        let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+/// The window, the prompt's size and the answer's from an OpenAI-style
+/// "maximum context length is W tokens. However, you requested T tokens
+/// (P in the messages, A in the completion)" message.
+fn window_from_error(message: &str) -> Option<(u64, u64, u64)> {
+    let number = |text: &str| -> Option<u64> {
+        let digits: String = text.trim_start().chars().take_while(char::is_ascii_digit).collect();
         digits.parse().ok()
+    };
+    let number_after = |needle: &str| number(&message[message.find(needle)? + needle.len()..]);
+    let number_before = |needle: &str| {
+        let head = &message[..message.find(needle)?];
+        let start = head.trim_end().rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+        number(&head[start..])
     };
     let window = number_after("maximum context length is")?;
     let total = number_after("you requested").unwrap_or(window);
-    Some((window, total))
+    match (number_before(" in the messages"), number_before(" in the completion")) {
+        (Some(prompt), Some(answer)) => Some((window, prompt, answer)),
+        _ => Some((window, total, 0)),
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +287,9 @@ mod tests {
     fn the_window_is_read_from_the_servers_error() {
         let msg = "This model's maximum context length is 2048 tokens. However, you requested 3056 tokens \
                    (3055 in the messages, 1 in the completion).";
-        assert_eq!(window_from_error(msg), Some((2048, 3056)));
+        assert_eq!(window_from_error(msg), Some((2048, 3055, 1)));
+        let bare = "maximum context length is 8192 tokens. However, you requested 9000 tokens.";
+        assert_eq!(window_from_error(bare), Some((8192, 9000, 0)));
         assert_eq!(window_from_error("model not found"), None);
     }
 
@@ -276,11 +302,19 @@ mod tests {
 
     #[test]
     fn the_error_names_the_size_the_window_and_the_parts() {
-        let e =
-            too_large("local:tiny", 2730, 2048, "the server", &[(Part::Skills, 1950), (Part::Prompt, 600)]);
+        let e = too_large(
+            "local:tiny",
+            2730,
+            64,
+            2048,
+            "the server",
+            &[(Part::Skills, 1950), (Part::Prompt, 600)],
+        );
         assert!(!e.is_transient());
         for needle in ["about 2730 tokens", "window is 2048", "skills 1950", "prompt 600"] {
             assert!(e.message.contains(needle), "{needle}: {e}");
         }
+        let e = too_large("m", 2000, 100, 2048, "the config", &[(Part::Prompt, 2000)]);
+        assert!(e.message.contains("about 2000 tokens and max_tokens asks for 100 more"), "{e}");
     }
 }

@@ -364,7 +364,13 @@ impl JobTools {
         };
         let name = info.name.clone();
         if !call.arguments.is_object() {
-            let why = "arguments must be a JSON object matching the tool's schema".to_owned();
+            let got = match &call.arguments {
+                Value::String(raw) => raw.chars().take(80).collect(),
+                v => v.to_string().chars().take(80).collect::<String>(),
+            };
+            let why = format!(
+                "the arguments are not a JSON object (got {got:?}); call again with an object matching the tool's schema"
+            );
             return (name, Plan::Refuse(why));
         }
         if info.traits.egress && self.read_private && !self.allow_egress {

@@ -68,7 +68,16 @@ fn a_job_reads_a_note_and_runs_code_with_every_event_in_order() {
     let _w = env.worker(&[("CTL_TEST_TOOL_SCHEMAS", &read_and_run())]);
     let id = env.submit(
         "What does note a say? Then compute 6*7.",
-        &["--tool", "vault_read", "--tool", "run_code", "--tool-choice", "vault_read,run_code,none", "-p", "max_tokens=12"],
+        &[
+            "--tool",
+            "vault_read",
+            "--tool",
+            "run_code",
+            "--tool-choice",
+            "vault_read,run_code,none",
+            "-p",
+            "max_tokens=150",
+        ],
     );
     let out = env.run(&["tail", &id]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -131,7 +140,16 @@ fn a_worker_killed_during_a_tool_call_is_rerun_reusing_read_only_results() {
     let mut w = env.worker(&[("CTL_TEST_TOOL_SCHEMAS", &schemas), ("CTL_TEST_PAUSE_AT", "in_tool_round_2")]);
     let id = env.submit(
         "read then run",
-        &["--tool", "vault_read", "--tool", "run_code", "--tool-choice", "vault_read,run_code,none", "-p", "max_tokens=8"],
+        &[
+            "--tool",
+            "vault_read",
+            "--tool",
+            "run_code",
+            "--tool-choice",
+            "vault_read,run_code,none",
+            "-p",
+            "max_tokens=150",
+        ],
     );
     // The second round's call (run_code) is announced; the worker stops there.
     Env::wait_file(&env.home.join("paused-in_tool_round_2"), 60);
@@ -156,9 +174,13 @@ fn a_worker_killed_during_a_tool_call_is_rerun_reusing_read_only_results() {
 #[test]
 fn cancel_stops_a_long_run_code_within_a_second() {
     let env = tool_env("");
-    let schemas = pinned(&[("run_code", json!({"language": one("python"), "code": one("import time; time.sleep(60)")}))]);
+    let schemas = pinned(&[(
+        "run_code",
+        json!({"language": one("python"), "code": one("import time; time.sleep(60)")}),
+    )]);
     let w = env.worker(&[("CTL_TEST_TOOL_SCHEMAS", &schemas)]);
-    let id = env.submit("sleep", &["--tool", "run_code", "--tool-choice", "run_code", "-p", "max_tokens=8"]);
+    let id =
+        env.submit("sleep", &["--tool", "run_code", "--tool-choice", "run_code", "-p", "max_tokens=150"]);
     env.wait_event(&id, "tool_call", 60, &w);
     std::thread::sleep(Duration::from_millis(500));
     let t0 = Instant::now();
@@ -203,9 +225,21 @@ fn injection_page() -> (String, Arc<AtomicUsize>) {
 fn the_egress_guard_refuses_a_fetch_after_a_private_read() {
     let (url, hits) = injection_page();
     let env = tool_env("[tools.fetch]\nallow_private = [\"127.0.0.0/8\"]\n");
-    let schemas = pinned(&[("fetch", json!({"url": one(&url)})), ("vault_read", json!({"path": one("notes/secret.md")}))]);
+    let schemas = pinned(&[
+        ("fetch", json!({"url": one(&url)})),
+        ("vault_read", json!({"path": one("notes/secret.md")})),
+    ]);
     let _w = env.worker(&[("CTL_TEST_TOOL_SCHEMAS", &schemas)]);
-    let args = ["--tool", "fetch", "--tool", "vault_read", "--tool-choice", "fetch,vault_read,fetch,none", "-p", "max_tokens=8"];
+    let args = [
+        "--tool",
+        "fetch",
+        "--tool",
+        "vault_read",
+        "--tool-choice",
+        "fetch,vault_read,fetch,none",
+        "-p",
+        "max_tokens=8",
+    ];
     let id = env.submit("summarise the page", &args);
     let view = env.wait_finished(&id, 90);
     assert_eq!(view["state"], "completed", "{view}");
@@ -238,12 +272,13 @@ fn a_prompt_too_long_for_the_model_fails_at_once_saying_what_took_the_room() {
         let dir = skills.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let body = format!("Guidance for {name}. ").repeat(120);
-        std::fs::write(dir.join("SKILL.md"), format!("---\nname: {name}\ndescription: long\n---\n{body}\n")).unwrap();
+        std::fs::write(dir.join("SKILL.md"), format!("---\nname: {name}\ndescription: long\n---\n{body}\n"))
+            .unwrap();
     }
     let mut env = env;
     env.set("CTL_SKILLS_PATH", skills.to_str().unwrap());
     let w = env.worker(&[]);
-    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=8"]);
+    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=40"]);
     let view = env.wait_finished(&id, 60);
     assert_eq!(view["state"], "failed", "{view}");
     assert_eq!(view["attempts"], 1, "a prompt that cannot fit is not retried: {view}");
@@ -251,7 +286,7 @@ fn a_prompt_too_long_for_the_model_fails_at_once_saying_what_took_the_room() {
     assert!(error.contains("does not fit") && error.contains("window is 2048"), "{error}");
     assert!(error.contains("skills"), "{error}");
     // The window is remembered: the next such job fails before asking the server.
-    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=8"]);
+    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=40"]);
     let view = env.wait_finished(&id, 60);
     assert!(view["error"].as_str().unwrap().contains("from the server's error"), "{view}");
     drop::<Proc>(w);
