@@ -45,6 +45,8 @@ pub struct Config {
     pub rag: RagConfig,
     /// The tools MCP clients and jobs can call (see [`crate::tools`]).
     pub tools: crate::tools::ToolsConfig,
+    /// The MCP endpoint's guards (see [`crate::mcp`]).
+    pub mcp: crate::mcp::McpConfig,
 }
 
 /// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
@@ -144,6 +146,7 @@ impl Default for Config {
             skills: SkillsConfig::default(),
             rag: RagConfig::default(),
             tools: crate::tools::ToolsConfig::default(),
+            mcp: crate::mcp::McpConfig::default(),
         }
         .with_builtin_providers()
     }

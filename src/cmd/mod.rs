@@ -8,8 +8,10 @@ pub mod diff;
 pub mod doctor;
 pub mod jobs;
 pub mod man;
+pub mod mcp;
 pub mod replay;
 pub mod retry;
+pub mod sandbox_exec;
 pub mod serve;
 pub mod show;
 pub mod skills;
@@ -17,6 +19,7 @@ pub mod stats;
 pub mod submit;
 pub mod tail;
 pub mod token;
+pub mod tools;
 pub mod up;
 pub mod worker;
 
