@@ -10,6 +10,7 @@ mod fuzz_corpus;
 mod helper;
 mod mcp;
 mod provenance;
+mod search;
 mod skills;
 mod ssrf;
 mod tools;

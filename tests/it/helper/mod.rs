@@ -1,6 +1,7 @@
 //! Fixtures: a data directory in a TempDir, a config pointing at the real
 //! test LLM server, and the `ctl` binary driven the way a user drives it.
 
+pub mod http;
 pub mod llm;
 pub mod mcp;
 
