@@ -65,8 +65,6 @@ pub enum Command {
     Token(cmd::token::TokenArgs),
     Tools(cmd::tools::ToolsArgs),
     Mcp(cmd::mcp::McpArgs),
-    #[command(hide = true)]
-    SandboxExec(cmd::sandbox_exec::SandboxExecArgs),
     Doctor(cmd::doctor::DoctorArgs),
     Completions(cmd::completions::CompletionsArgs),
     Man(cmd::man::ManArgs),
@@ -93,7 +91,6 @@ impl Cli {
             Command::Token(a) => a.run(&ctx).await,
             Command::Tools(a) => a.run(&ctx).await,
             Command::Mcp(a) => a.run(&ctx).await,
-            Command::SandboxExec(a) => Ok(a.run()),
             Command::Doctor(a) => a.run(&ctx).await,
             Command::Completions(a) => a.run(),
             Command::Man(a) => a.run(),

@@ -528,5 +528,10 @@ api_key_env = "LOCAL_API_KEY"
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ops/ctl.example.toml");
         let c = Config::load(Some(&path), env(&[])).unwrap();
         assert!(c.providers.len() >= 3, "{:?}", c.providers.keys());
+        // The example documents the defaults.
+        let defaults = crate::tools::ToolsConfig::default();
+        assert_eq!(serde_json::to_value(&c.tools).unwrap(), serde_json::to_value(&defaults).unwrap());
+        let mcp = crate::mcp::McpConfig::default();
+        assert_eq!(serde_json::to_value(&c.mcp).unwrap(), serde_json::to_value(&mcp).unwrap());
     }
 }

@@ -11,7 +11,6 @@ pub mod man;
 pub mod mcp;
 pub mod replay;
 pub mod retry;
-pub mod sandbox_exec;
 pub mod serve;
 pub mod show;
 pub mod skills;

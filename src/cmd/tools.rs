@@ -16,7 +16,7 @@ use crate::tools::{StoreRecorder, Toolbox};
 ///
 /// Examples:
 ///   ctl tools list
-///   ctl tools call fetch --arg url=https://example.com
+///   ctl tools call fetch --arg url="$URL"
 ///   ctl tools call vault_read --arg path=notes/a.md --arg start_line=1 --arg end_line=40
 ///   ctl tools call run_code --arg code='print(6 * 7)'
 ///   ctl tools call web_search --args '{"query": "flock", "max_results": 3}' --json

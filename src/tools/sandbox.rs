@@ -10,8 +10,8 @@
 //! `--new-session` and `--die-with-parent`. ctl kills bwrap on timeout,
 //! on too much output, and when the call is dropped.
 //!
-//! Inside: ctl's own binary, bound read-only, runs as `ctl sandbox-exec`
-//! ([`exec_inside`]): it sets the rlimits (CPU, address space, processes,
+//! Inside: ctl's own binary, bound read-only under another name, runs as
+//! the helper ([`helper_main`]): it sets the rlimits (CPU, address space, processes,
 //! file size, open files, no core dumps), restricts itself with landlock
 //! where the kernel has it (files: read-only everywhere but the work
 //! directory and `/tmp`; no TCP; no signals or abstract sockets out of
@@ -33,8 +33,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::RunCodeConfig;
 
-/// Where ctl's binary is bound inside the sandbox.
-const HELPER: &str = "/run/ctl/ctl";
+/// Where ctl's binary is bound inside the sandbox. Started under this
+/// name, the binary runs [`helper_main`] instead of the CLI.
+const HELPER: &str = "/run/ctl/ctl-sandbox-exec";
 /// The first line the helper writes on stderr (then the landlock status):
 /// bwrap's own errors come without it.
 pub const MARKER: &str = "\u{1}ctl-sandbox ";
@@ -138,7 +139,7 @@ fn helper_exe() -> Result<PathBuf, SandboxError> {
 /// Every directory above `path` is world-searchable and the file world-readable and -executable.
 fn world_reachable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode()).unwrap_or(0);
+    let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode());
     mode(path) & 0o005 == 0o005
         && path.ancestors().skip(1).all(|d| d.as_os_str().is_empty() || mode(d) & 0o001 != 0)
 }
@@ -216,7 +217,7 @@ fn bwrap_args(cfg: &RunCodeConfig, helper: &Path) -> Vec<OsString> {
 
 /// The helper's command line inside: the limits, then the program.
 fn helper_args(cfg: &RunCodeConfig, program: &[OsString]) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec![HELPER.into(), "sandbox-exec".into()];
+    let mut a: Vec<OsString> = vec![HELPER.into()];
     let mb = 1024 * 1024;
     for (flag, value) in [
         ("--cpu-secs", cfg.cpu_secs),
@@ -417,6 +418,50 @@ fn split_marker(stderr: &[u8]) -> (Option<String>, Vec<u8>) {
     (Some(status), rest)
 }
 
+/// When this process was started as the sandbox's helper (under the name
+/// of `ctl-sandbox-exec`), runs it and returns its exit code; otherwise `None`.
+/// Its arguments are `--cpu-secs N --memory-bytes N --max-processes N
+/// --max-file-bytes N --max-open-files N --wall-ms N -- PROGRAM ARGS...`.
+pub fn helper_main() -> Option<i32> {
+    let mut args = std::env::args_os();
+    let name = args.next()?;
+    if Path::new(&name).file_name()? != Path::new(HELPER).file_name()? {
+        return None;
+    }
+    let args: Vec<OsString> = args.collect();
+    let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let (flags, program) = (&args[..split], args.get(split + 1..).unwrap_or_default());
+    let mut limits = InsideLimits {
+        cpu_secs: 0,
+        memory_bytes: 0,
+        max_processes: 0,
+        max_file_bytes: 0,
+        max_open_files: 0,
+        wall_ms: 0,
+    };
+    for pair in flags.chunks(2) {
+        let value = pair.get(1).and_then(|v| v.to_str()?.parse::<u64>().ok());
+        let slot = match pair[0].to_str() {
+            Some("--cpu-secs") => &mut limits.cpu_secs,
+            Some("--memory-bytes") => &mut limits.memory_bytes,
+            Some("--max-processes") => &mut limits.max_processes,
+            Some("--max-file-bytes") => &mut limits.max_file_bytes,
+            Some("--max-open-files") => &mut limits.max_open_files,
+            Some("--wall-ms") => &mut limits.wall_ms,
+            _ => {
+                eprintln!("sandbox helper: unknown argument {}", pair[0].display());
+                return Some(2);
+            }
+        };
+        let Some(value) = value else {
+            eprintln!("sandbox helper: {} needs a number", pair[0].display());
+            return Some(2);
+        };
+        *slot = value;
+    }
+    Some(exec_inside(limits, program))
+}
+
 /// The limits the helper applies inside (see [`exec_inside`]).
 #[derive(Debug, Clone, Copy)]
 pub struct InsideLimits {
@@ -428,13 +473,13 @@ pub struct InsideLimits {
     pub wall_ms: u64,
 }
 
-/// The helper's side, run as `ctl sandbox-exec` inside bubblewrap: sets the
+/// The helper's side, run inside bubblewrap (see [`helper_main`]): sets the
 /// rlimits, applies landlock, runs `program`, kills it at the wall-clock
 /// limit, and returns its exit code (128 + N for a signal N).
 pub fn exec_inside(limits: InsideLimits, program: &[OsString]) -> i32 {
     use rustix::process::{Resource, Rlimit, setrlimit};
     let Some((exe, args)) = program.split_first() else {
-        eprintln!("sandbox-exec: no program given");
+        eprintln!("sandbox helper: no program given");
         return 2;
     };
     let set =
@@ -448,13 +493,13 @@ pub fn exec_inside(limits: InsideLimits, program: &[OsString]) -> i32 {
         set(Resource::Core, 0, 0),
     ];
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-        eprintln!("sandbox-exec: cannot set the resource limits: {e}");
+        eprintln!("sandbox helper: cannot set the resource limits: {e}");
         return 2;
     }
     let landlock = match restrict_with_landlock() {
         Ok(status) => status,
         Err(e) => {
-            eprintln!("sandbox-exec: landlock failed: {e}");
+            eprintln!("sandbox helper: landlock failed: {e}");
             return 2;
         }
     };
@@ -480,7 +525,7 @@ pub fn exec_inside(limits: InsideLimits, program: &[OsString]) -> i32 {
             status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9))
         }
         Err(e) => {
-            eprintln!("sandbox-exec: wait: {e}");
+            eprintln!("sandbox helper: wait: {e}");
             2
         }
     }
@@ -542,7 +587,7 @@ mod tests {
             "--cap-drop ALL",
             "--clearenv",
             "--remount-ro /",
-            "--ro-bind /x/ctl /run/ctl/ctl",
+            "--ro-bind /x/ctl /run/ctl/ctl-sandbox-exec",
         ] {
             assert!(joined.contains(needed), "{needed} missing from {joined}");
         }
