@@ -37,6 +37,9 @@ _ctl() {
             ctl,man)
                 cmd="ctl__subcmd__man"
                 ;;
+            ctl,mcp)
+                cmd="ctl__subcmd__mcp"
+                ;;
             ctl,replay)
                 cmd="ctl__subcmd__replay"
                 ;;
@@ -63,6 +66,9 @@ _ctl() {
                 ;;
             ctl,token)
                 cmd="ctl__subcmd__token"
+                ;;
+            ctl,tools)
+                cmd="ctl__subcmd__tools"
                 ;;
             ctl,up)
                 cmd="ctl__subcmd__up"
@@ -91,6 +97,9 @@ _ctl() {
             ctl__subcmd__help,man)
                 cmd="ctl__subcmd__help__subcmd__man"
                 ;;
+            ctl__subcmd__help,mcp)
+                cmd="ctl__subcmd__help__subcmd__mcp"
+                ;;
             ctl__subcmd__help,replay)
                 cmd="ctl__subcmd__help__subcmd__replay"
                 ;;
@@ -118,6 +127,9 @@ _ctl() {
             ctl__subcmd__help,token)
                 cmd="ctl__subcmd__help__subcmd__token"
                 ;;
+            ctl__subcmd__help,tools)
+                cmd="ctl__subcmd__help__subcmd__tools"
+                ;;
             ctl__subcmd__help,up)
                 cmd="ctl__subcmd__help__subcmd__up"
                 ;;
@@ -144,6 +156,12 @@ _ctl() {
                 ;;
             ctl__subcmd__help__subcmd__token,revoke)
                 cmd="ctl__subcmd__help__subcmd__token__subcmd__revoke"
+                ;;
+            ctl__subcmd__help__subcmd__tools,call)
+                cmd="ctl__subcmd__help__subcmd__tools__subcmd__call"
+                ;;
+            ctl__subcmd__help__subcmd__tools,list)
+                cmd="ctl__subcmd__help__subcmd__tools__subcmd__list"
                 ;;
             ctl__subcmd__skills,help)
                 cmd="ctl__subcmd__skills__subcmd__help"
@@ -199,6 +217,24 @@ _ctl() {
             ctl__subcmd__token__subcmd__help,revoke)
                 cmd="ctl__subcmd__token__subcmd__help__subcmd__revoke"
                 ;;
+            ctl__subcmd__tools,call)
+                cmd="ctl__subcmd__tools__subcmd__call"
+                ;;
+            ctl__subcmd__tools,help)
+                cmd="ctl__subcmd__tools__subcmd__help"
+                ;;
+            ctl__subcmd__tools,list)
+                cmd="ctl__subcmd__tools__subcmd__list"
+                ;;
+            ctl__subcmd__tools__subcmd__help,call)
+                cmd="ctl__subcmd__tools__subcmd__help__subcmd__call"
+                ;;
+            ctl__subcmd__tools__subcmd__help,help)
+                cmd="ctl__subcmd__tools__subcmd__help__subcmd__help"
+                ;;
+            ctl__subcmd__tools__subcmd__help,list)
+                cmd="ctl__subcmd__tools__subcmd__help__subcmd__list"
+                ;;
             *)
                 ;;
         esac
@@ -206,7 +242,7 @@ _ctl() {
 
     case "${cmd}" in
         ctl)
-            opts="-v -h -V --home --config --server --json --verbose --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help"
+            opts="-v -h -V --home --config --server --json --verbose --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,7 +380,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help)
-            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help"
+            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,6 +478,20 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -679,6 +729,48 @@ _ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ctl__subcmd__help__subcmd__tools)
+            opts="list call"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__tools__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__tools__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ctl__subcmd__help__subcmd__up)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -756,6 +848,36 @@ _ctl() {
                 return 0
             fi
             case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__mcp)
+            opts="-v -h -V --http --home --config --server --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1388,6 +1510,148 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__revoke)
+            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools)
+            opts="-v -h -V --home --config --server --json --verbose --help --version list call help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__call)
+            opts="-v -h -V --arg --args --home --config --server --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --arg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__help)
+            opts="list call help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__help__subcmd__call)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__list)
             opts="-v -h -V --home --config --server --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -47,6 +47,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// The tools MCP clients and jobs can call (see [`crate::tools`]).
     pub tools: crate::tools::ToolsConfig,
+    /// The MCP endpoint's guards (see [`crate::mcp`]).
+    pub mcp: crate::mcp::McpConfig,
 }
 
 /// `[gateway]`: limits of the OpenAI- and Ollama-compatible API.
@@ -164,6 +166,7 @@ impl Default for Config {
             rag: RagConfig::default(),
             gateway: GatewayConfig::default(),
             tools: crate::tools::ToolsConfig::default(),
+            mcp: crate::mcp::McpConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -571,5 +574,10 @@ api_key_env = "LOCAL_API_KEY"
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ops/ctl.example.toml");
         let c = Config::load(Some(&path), env(&[])).unwrap();
         assert!(c.providers.len() >= 3, "{:?}", c.providers.keys());
+        // The example documents the defaults.
+        let defaults = crate::tools::ToolsConfig::default();
+        assert_eq!(serde_json::to_value(&c.tools).unwrap(), serde_json::to_value(&defaults).unwrap());
+        let mcp = crate::mcp::McpConfig::default();
+        assert_eq!(serde_json::to_value(&c.mcp).unwrap(), serde_json::to_value(&mcp).unwrap());
     }
 }

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod events;
 pub mod home;
 pub mod jobs;
+pub mod mcp;
 pub mod provider;
 pub mod queue;
 pub mod skills;

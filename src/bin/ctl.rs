@@ -4,6 +4,11 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
+    // Inside run_code's sandbox this binary is the helper that applies the
+    // limits (it is bound there under another name); see ctl::tools::sandbox.
+    if let Some(code) = ctl::tools::sandbox::helper_main() {
+        std::process::exit(code);
+    }
     let cli = ctl::cli::Cli::parse();
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

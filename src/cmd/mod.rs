@@ -8,6 +8,7 @@ pub mod diff;
 pub mod doctor;
 pub mod jobs;
 pub mod man;
+pub mod mcp;
 pub mod replay;
 pub mod retry;
 pub mod serve;
@@ -17,6 +18,7 @@ pub mod stats;
 pub mod submit;
 pub mod tail;
 pub mod token;
+pub mod tools;
 pub mod up;
 pub mod worker;
 

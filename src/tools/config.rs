@@ -139,6 +139,9 @@ pub struct RunCodeConfig {
     pub bwrap: PathBuf,
     /// The Python interpreter, inside the sandbox's read-only `/usr`.
     pub python: PathBuf,
+    /// The host user the sandbox runs as when ctl runs as root (the process
+    /// limit is enforced per user, and never for root).
+    pub uid: u32,
 }
 
 impl Default for RunCodeConfig {
@@ -156,6 +159,7 @@ impl Default for RunCodeConfig {
             max_stream_bytes: 64 * 1024,
             bwrap: PathBuf::from("bwrap"),
             python: PathBuf::from("/usr/bin/python3"),
+            uid: 65534,
         }
     }
 }
@@ -200,6 +204,9 @@ impl ToolsConfig {
             }
         }
         let rc = &self.run_code;
+        if rc.uid == 0 {
+            return Err("tools.run_code.uid must not be 0: root's processes escape the process limit".into());
+        }
         if rc.memory_mb < 32 || rc.cpu_secs == 0 || rc.max_processes == 0 || rc.workdir_mb == 0 {
             return Err(
                 "tools.run_code: memory_mb must be at least 32, and cpu_secs, max_processes and workdir_mb at least 1"

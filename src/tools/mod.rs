@@ -152,11 +152,34 @@ pub trait Tool: Send + Sync + 'static {
 }
 
 /// The JSON Schema of `T`, as tools list it (no `$schema` or `title`).
+/// Subschemas are inlined and optional fields are plain (not nullable), so
+/// the schema reads simply for models and grammar-constrained decoders.
 pub fn schema_of<T: schemars::JsonSchema>() -> serde_json::Value {
-    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .with_transform(schemars::transform::RecursiveTransform(|schema: &mut schemars::Schema| {
+            // `Option<T>`: `"type": ["T", "null"]` becomes `"type": "T"`, and
+            // its `"default": null` goes.
+            if let Some(serde_json::Value::Array(types)) = schema.get("type")
+                && types.len() == 2
+                && types.iter().any(|t| t == "null")
+            {
+                let kept = types.iter().find(|t| *t != "null").cloned().unwrap_or_default();
+                schema.insert("type".into(), kept);
+                if schema.get("default") == Some(&serde_json::Value::Null) {
+                    schema.remove("default");
+                }
+            }
+        }))
+        .into_generator();
+    let mut v = serde_json::to_value(generator.into_root_schema_for::<T>()).unwrap_or_default();
     if let Some(map) = v.as_object_mut() {
         map.remove("$schema");
         map.remove("title");
+        map.remove("description");
     }
     v
 }
@@ -298,7 +321,8 @@ impl Toolbox {
         if let Some(recorder) = &self.recorder {
             let rec = CallRecord {
                 ts: jiff::Timestamp::now(),
-                tool: name.to_owned(),
+                // A client can name any tool; keep what is recorded short.
+                tool: name.chars().take(64).collect(),
                 args_sha256,
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
                 outcome: match &result {

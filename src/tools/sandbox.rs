@@ -10,8 +10,8 @@
 //! `--new-session` and `--die-with-parent`. ctl kills bwrap on timeout,
 //! on too much output, and when the call is dropped.
 //!
-//! Inside: ctl's own binary, bound read-only, runs as `ctl sandbox-exec`
-//! ([`exec_inside`]): it sets the rlimits (CPU, address space, processes,
+//! Inside: ctl's own binary, bound read-only under another name, runs as
+//! the helper ([`helper_main`]): it sets the rlimits (CPU, address space, processes,
 //! file size, open files, no core dumps), restricts itself with landlock
 //! where the kernel has it (files: read-only everywhere but the work
 //! directory and `/tmp`; no TCP; no signals or abstract sockets out of
@@ -25,7 +25,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -33,8 +33,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::RunCodeConfig;
 
-/// Where ctl's binary is bound inside the sandbox.
-const HELPER: &str = "/run/ctl/ctl";
+/// Where ctl's binary is bound inside the sandbox. Started under this
+/// name, the binary runs [`helper_main`] instead of the CLI.
+const HELPER: &str = "/run/ctl/ctl-sandbox-exec";
 /// The first line the helper writes on stderr (then the landlock status):
 /// bwrap's own errors come without it.
 pub const MARKER: &str = "\u{1}ctl-sandbox ";
@@ -97,7 +98,7 @@ fn bwrap_path(cfg: &RunCodeConfig) -> Result<PathBuf, SandboxError> {
             Ok(bwrap.clone())
         } else {
             Err(SandboxError::Unavailable(format!(
-                "run_code needs bubblewrap, and {} does not exist (install the bubblewrap package)",
+                "run_code needs bubblewrap, and {} does not exist: install the bubblewrap package; code never runs unsandboxed",
                 bwrap.display()
             )))
         };
@@ -115,10 +116,69 @@ fn bwrap_path(cfg: &RunCodeConfig) -> Result<PathBuf, SandboxError> {
         })
 }
 
-/// The helper: this very binary (ctl), to be bound read-only inside.
+/// Whether ctl runs as root: then bwrap is started as `cfg.uid`, since
+/// the kernel never applies RLIMIT_NPROC to root's processes (a fork bomb
+/// in a user namespace mapped to root would not be stopped).
+fn as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// The helper: this very binary (ctl), to be bound read-only inside. When
+/// bwrap runs as another user that cannot reach it (`~/.cargo/bin` under a
+/// 0700 `/root`), a copy in a root-owned 0755 directory is used.
 fn helper_exe() -> Result<PathBuf, SandboxError> {
-    std::env::current_exe()
-        .map_err(|e| SandboxError::Unavailable(format!("cannot find ctl's own binary: {e}")))
+    let exe = std::env::current_exe()
+        .map_err(|e| SandboxError::Unavailable(format!("cannot find ctl's own binary: {e}")))?;
+    if !as_root() || world_reachable(&exe) {
+        return Ok(exe);
+    }
+    staged_copy(&exe)
+        .map_err(|e| SandboxError::Unavailable(format!("cannot stage ctl's binary for the sandbox: {e}")))
+}
+
+/// Every directory above `path` is world-searchable and the file world-readable and -executable.
+fn world_reachable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode());
+    mode(path) & 0o005 == 0o005
+        && path.ancestors().skip(1).all(|d| d.as_os_str().is_empty() || mode(d) & 0o001 != 0)
+}
+
+fn staged_copy(exe: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(exe)?;
+    let dir = std::env::temp_dir().join("ctl-sandbox-helper");
+    match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let d = std::fs::symlink_metadata(&dir)?;
+    if !d.is_dir() || d.uid() != 0 || d.mode() & 0o022 != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} is not a directory only root can write",
+            dir.display()
+        )));
+    }
+    let staged = dir.join(format!("ctl-{}-{}-{}", meta.ino(), meta.len(), meta.mtime()));
+    if std::fs::symlink_metadata(&staged).is_ok_and(|m| m.is_file() && m.uid() == 0 && m.len() == meta.len())
+    {
+        return Ok(staged);
+    }
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    std::fs::copy(exe, &tmp)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::rename(&tmp, &staged)?;
+    Ok(staged)
+}
+
+/// A bwrap command, started as `cfg.uid` when ctl is root.
+fn bwrap_command(cfg: &RunCodeConfig, bwrap: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(bwrap);
+    if as_root() {
+        cmd.uid(cfg.uid).gid(cfg.uid);
+    }
+    cmd
 }
 
 /// bwrap's arguments, up to and including `--`.
@@ -128,7 +188,8 @@ fn bwrap_args(cfg: &RunCodeConfig, helper: &Path) -> Vec<OsString> {
     }
     let mut a: Vec<OsString> = Vec::new();
     push(&mut a, &["--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]);
-    push(&mut a, &["--unshare-cgroup-try", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]);
+    let uid = cfg.uid.to_string();
+    push(&mut a, &["--unshare-cgroup-try", "--uid", &uid, "--gid", &uid, "--hostname", "sandbox"]);
     push(&mut a, &["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]);
     push(&mut a, &["--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", WORKDIR]);
     push(&mut a, &["--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8"]);
@@ -156,7 +217,7 @@ fn bwrap_args(cfg: &RunCodeConfig, helper: &Path) -> Vec<OsString> {
 
 /// The helper's command line inside: the limits, then the program.
 fn helper_args(cfg: &RunCodeConfig, program: &[OsString]) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec![HELPER.into(), "sandbox-exec".into()];
+    let mut a: Vec<OsString> = vec![HELPER.into()];
     let mb = 1024 * 1024;
     for (flag, value) in [
         ("--cpu-secs", cfg.cpu_secs),
@@ -192,7 +253,7 @@ pub async fn check(cfg: &RunCodeConfig) -> Result<(), SandboxError> {
 async fn probe(cfg: &RunCodeConfig) -> Result<(), SandboxError> {
     let bwrap = bwrap_path(cfg)?;
     let helper = helper_exe()?;
-    let mut cmd = tokio::process::Command::new(&bwrap);
+    let mut cmd = bwrap_command(cfg, &bwrap);
     cmd.args(bwrap_args(cfg, &helper)).arg("/usr/bin/true");
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
@@ -214,7 +275,7 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
     check(cfg).await?;
     let bwrap = bwrap_path(cfg)?;
     let helper = helper_exe()?;
-    let mut cmd = tokio::process::Command::new(&bwrap);
+    let mut cmd = bwrap_command(cfg, &bwrap);
     cmd.args(bwrap_args(cfg, &helper)).args(helper_args(cfg, &program.argv));
     cmd.env_clear()
         .stdin(if program.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -234,26 +295,25 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(SandboxError::Failed("the sandbox's output pipes are missing".into()));
     };
-    let mut out_fut = Box::pin(read_capped(stdout, cap));
-    let mut err_fut = Box::pin(read_capped(stderr, cap + 256));
+    // Readers fill shared buffers, so what was read survives a kill.
+    let (out_buf, err_buf) = (Captured::default(), Captured::default());
+    let mut out_task = tokio::spawn(read_capped(stdout, cap, out_buf.clone()));
+    let mut err_task = tokio::spawn(read_capped(stderr, cap + 256, err_buf.clone()));
     let deadline = tokio::time::sleep(Duration::from_secs_f64(cfg.timeout_secs));
     tokio::pin!(deadline);
-    let (mut out, mut err) = (None, None);
+    let (mut out_done, mut err_done) = (false, false);
     let mut ended = None;
-    while out.is_none() || err.is_none() {
+    while !(out_done && err_done) && ended.is_none() {
         tokio::select! {
-            r = &mut out_fut, if out.is_none() => {
-                if r.1 { ended = Some(Ended::OutputLimit); }
-                out = Some(r);
+            r = &mut out_task, if !out_done => {
+                out_done = true;
+                if r.unwrap_or(false) { ended = Some(Ended::OutputLimit); }
             }
-            r = &mut err_fut, if err.is_none() => {
-                if r.1 { ended = Some(Ended::OutputLimit); }
-                err = Some(r);
+            r = &mut err_task, if !err_done => {
+                err_done = true;
+                if r.unwrap_or(false) { ended = Some(Ended::OutputLimit); }
             }
             () = &mut deadline => { ended = Some(Ended::Timeout); }
-        }
-        if ended.is_some() {
-            break;
         }
     }
     if ended.is_some() {
@@ -261,15 +321,22 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
     }
     let status =
         child.wait().await.map_err(|e| SandboxError::Failed(format!("waiting for the sandbox: {e}")))?;
-    // The pipes close once the sandbox is gone; collect what was read.
-    let (stdout, stdout_truncated) = match out {
-        Some(r) => r,
-        None => tokio::time::timeout(Duration::from_secs(2), out_fut).await.unwrap_or_default(),
-    };
-    let (stderr, stderr_truncated) = match err {
-        Some(r) => r,
-        None => tokio::time::timeout(Duration::from_secs(2), err_fut).await.unwrap_or_default(),
-    };
+    // The pipes close once every process of the sandbox is gone. A killed
+    // pid namespace is torn down by the kernel, which takes a moment with
+    // many processes: wait a little for the rest of the output, no longer.
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        if !out_done {
+            let _ = (&mut out_task).await;
+        }
+        if !err_done {
+            let _ = (&mut err_task).await;
+        }
+    })
+    .await;
+    out_task.abort();
+    err_task.abort();
+    let (stdout, stdout_truncated) = out_buf.take();
+    let (stderr, stderr_truncated) = err_buf.take();
     let (landlock, stderr) = split_marker(&stderr);
     let Some(landlock) = landlock else {
         if ended == Some(Ended::Timeout) {
@@ -306,23 +373,33 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
     })
 }
 
-/// Reads up to `cap` bytes; the flag says whether there was more (the
-/// reading stops there, so the caller can kill the writer).
-async fn read_capped(mut r: impl AsyncRead + Unpin, cap: usize) -> (Vec<u8>, bool) {
-    let mut buf = Vec::new();
+/// Output read so far, and whether more was cut off.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<(Vec<u8>, bool)>>);
+
+impl Captured {
+    fn take(&self) -> (Vec<u8>, bool) {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Reads up to `cap` bytes into `into`; returns whether there was more
+/// (the reading stops there, so the caller can kill the writer).
+async fn read_capped(mut r: impl AsyncRead + Unpin, cap: usize, into: Captured) -> bool {
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        match r.read(&mut chunk).await {
-            Ok(0) | Err(_) => return (buf, false),
-            Ok(n) => {
-                let room = cap - buf.len();
-                if n > room {
-                    buf.extend_from_slice(&chunk[..room]);
-                    return (buf, true);
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
+        let n = match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let mut guard = into.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = cap - guard.0.len();
+        if n > room {
+            guard.0.extend_from_slice(&chunk[..room]);
+            guard.1 = true;
+            return true;
         }
+        guard.0.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -341,6 +418,50 @@ fn split_marker(stderr: &[u8]) -> (Option<String>, Vec<u8>) {
     (Some(status), rest)
 }
 
+/// When this process was started as the sandbox's helper (under the name
+/// of `ctl-sandbox-exec`), runs it and returns its exit code; otherwise `None`.
+/// Its arguments are `--cpu-secs N --memory-bytes N --max-processes N
+/// --max-file-bytes N --max-open-files N --wall-ms N -- PROGRAM ARGS...`.
+pub fn helper_main() -> Option<i32> {
+    let mut args = std::env::args_os();
+    let name = args.next()?;
+    if Path::new(&name).file_name()? != Path::new(HELPER).file_name()? {
+        return None;
+    }
+    let args: Vec<OsString> = args.collect();
+    let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let (flags, program) = (&args[..split], args.get(split + 1..).unwrap_or_default());
+    let mut limits = InsideLimits {
+        cpu_secs: 0,
+        memory_bytes: 0,
+        max_processes: 0,
+        max_file_bytes: 0,
+        max_open_files: 0,
+        wall_ms: 0,
+    };
+    for pair in flags.chunks(2) {
+        let value = pair.get(1).and_then(|v| v.to_str()?.parse::<u64>().ok());
+        let slot = match pair[0].to_str() {
+            Some("--cpu-secs") => &mut limits.cpu_secs,
+            Some("--memory-bytes") => &mut limits.memory_bytes,
+            Some("--max-processes") => &mut limits.max_processes,
+            Some("--max-file-bytes") => &mut limits.max_file_bytes,
+            Some("--max-open-files") => &mut limits.max_open_files,
+            Some("--wall-ms") => &mut limits.wall_ms,
+            _ => {
+                eprintln!("sandbox helper: unknown argument {}", pair[0].display());
+                return Some(2);
+            }
+        };
+        let Some(value) = value else {
+            eprintln!("sandbox helper: {} needs a number", pair[0].display());
+            return Some(2);
+        };
+        *slot = value;
+    }
+    Some(exec_inside(limits, program))
+}
+
 /// The limits the helper applies inside (see [`exec_inside`]).
 #[derive(Debug, Clone, Copy)]
 pub struct InsideLimits {
@@ -352,13 +473,13 @@ pub struct InsideLimits {
     pub wall_ms: u64,
 }
 
-/// The helper's side, run as `ctl sandbox-exec` inside bubblewrap: sets the
+/// The helper's side, run inside bubblewrap (see [`helper_main`]): sets the
 /// rlimits, applies landlock, runs `program`, kills it at the wall-clock
 /// limit, and returns its exit code (128 + N for a signal N).
 pub fn exec_inside(limits: InsideLimits, program: &[OsString]) -> i32 {
     use rustix::process::{Resource, Rlimit, setrlimit};
     let Some((exe, args)) = program.split_first() else {
-        eprintln!("sandbox-exec: no program given");
+        eprintln!("sandbox helper: no program given");
         return 2;
     };
     let set =
@@ -372,13 +493,13 @@ pub fn exec_inside(limits: InsideLimits, program: &[OsString]) -> i32 {
         set(Resource::Core, 0, 0),
     ];
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-        eprintln!("sandbox-exec: cannot set the resource limits: {e}");
+        eprintln!("sandbox helper: cannot set the resource limits: {e}");
         return 2;
     }
     let landlock = match restrict_with_landlock() {
         Ok(status) => status,
         Err(e) => {
-            eprintln!("sandbox-exec: landlock failed: {e}");
+            eprintln!("sandbox helper: landlock failed: {e}");
             return 2;
         }
     };
@@ -404,7 +525,7 @@ pub fn exec_inside(limits: InsideLimits, program: &[OsString]) -> i32 {
             status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(9))
         }
         Err(e) => {
-            eprintln!("sandbox-exec: wait: {e}");
+            eprintln!("sandbox helper: wait: {e}");
             2
         }
     }
@@ -466,7 +587,7 @@ mod tests {
             "--cap-drop ALL",
             "--clearenv",
             "--remount-ro /",
-            "--ro-bind /x/ctl /run/ctl/ctl",
+            "--ro-bind /x/ctl /run/ctl/ctl-sandbox-exec",
         ] {
             assert!(joined.contains(needed), "{needed} missing from {joined}");
         }

@@ -47,6 +47,8 @@ struct Answer {
 struct Hit {
     url: Option<String>,
     title: Option<String>,
+    /// The title of key-value results (offline engines).
+    caption: Option<String>,
     content: Option<String>,
     engine: Option<String>,
     #[serde(rename = "publishedDate")]
@@ -131,7 +133,10 @@ fn render(query: &str, answer: &Answer, cap: usize) -> ToolOutput {
         let _ = writeln!(text, "Answer: {shown}");
     }
     for (i, hit) in answer.results.iter().take(cap).enumerate() {
-        let title = hit.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or("(untitled)");
+        let title = [&hit.title, &hit.caption]
+            .into_iter()
+            .find_map(|t| t.as_deref().filter(|t| !t.trim().is_empty()))
+            .unwrap_or("(untitled)");
         let _ = writeln!(text, "{}. {}", i + 1, title.trim());
         if let Some(url) = hit.url.as_deref().filter(|u| !u.is_empty()) {
             let _ = writeln!(text, "   {url}");
@@ -140,7 +145,7 @@ fn render(query: &str, answer: &Answer, cap: usize) -> ToolOutput {
             let _ = writeln!(text, "   {}", snippet.replace('\n', " "));
         }
         results.push(serde_json::json!({
-            "title": hit.title,
+            "title": title,
             "url": hit.url,
             "snippet": hit.content,
             "engine": hit.engine,

@@ -60,7 +60,7 @@ fn is_write(m: &Method) -> bool {
 }
 
 /// The `Origin` header names this very server (scheme-less host match).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let (Some(origin), Some(host)) =
         (headers.get(ORIGIN).and_then(|v| v.to_str().ok()), headers.get(HOST).and_then(|v| v.to_str().ok()))
     else {

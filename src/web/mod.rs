@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod gateway;
 mod jobs;
+mod mcp;
 mod ollama;
 mod openai;
 mod sessions;
@@ -46,6 +47,8 @@ struct Inner {
     hub: Arc<Hub>,
     shutdown: watch::Receiver<bool>,
     started: std::time::Instant,
+    /// `/mcp`; `None` when the tools config could not be built.
+    mcp: Option<mcp::McpHttp>,
 }
 
 impl AppState {
@@ -53,9 +56,35 @@ impl AppState {
     pub fn new(local: Local, shutdown: watch::Receiver<bool>) -> Self {
         let hub = Hub::new(local.home.events_dir());
         let skills = LiveCatalog::start(crate::skills::search_path(&local.config));
+        let mcp = match crate::mcp::server_for(&local) {
+            Ok(server) => Some(mcp::McpHttp::new(server, local.config.mcp.clone())),
+            Err(e) => {
+                tracing::error!("the MCP endpoint is off: {e}");
+                None
+            }
+        };
         let gateway_limits = gateway::RateLimits::default();
         let started = std::time::Instant::now();
-        Self { inner: Arc::new(Inner { local, gateway_limits, skills, hub, shutdown, started }) }
+        let state =
+            Self { inner: Arc::new(Inner { local, gateway_limits, skills, hub, shutdown, started, mcp }) };
+        // Open MCP sessions end with the server, like SSE streams.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (weak, mut stop) = (Arc::downgrade(&state.inner), state.inner.shutdown.clone());
+            rt.spawn(async move {
+                let _ = stop.wait_for(|s| *s).await;
+                if let Some(inner) = weak.upgrade()
+                    && let Some(mcp) = &inner.mcp
+                {
+                    mcp.shutdown();
+                }
+            });
+        }
+        state
+    }
+
+    /// The MCP endpoint, when it is on.
+    fn mcp(&self) -> Option<&mcp::McpHttp> {
+        self.inner.mcp.as_ref()
     }
 
     /// The skills as of now (reloaded when their files change).
@@ -186,7 +215,21 @@ pub fn router(state: AppState) -> Router {
         .route("/ollama/api/embeddings", post(ollama::embeddings))
         .route("/ollama/api/version", get(ollama::version))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
-    router.merge(openapi_json).merge(compatible).fallback(ui::fallback).with_state(state)
+    router
+        .merge(openapi_json)
+        .merge(compatible)
+        .merge(mcp::routes(&state))
+        .fallback(ui::fallback)
+        .with_state(state)
+}
+
+/// Only `/mcp` (and the health routes), for `ctl mcp --http`.
+pub fn mcp_router(state: AppState) -> Router {
+    let (health, _) = OpenApiRouter::new()
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .split_for_parts();
+    health.merge(mcp::routes(&state)).with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves. In-flight
@@ -194,6 +237,15 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
@@ -204,5 +256,5 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -54,11 +54,11 @@ const TTFT_BOUNDS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 
 #[utoipa::path(get, path = "/metrics", tag = "system", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let (snap, queued, active) = state
+    let (snap, queued, active, tool_calls) = state
         .blocking(|l| {
             let snap = l.store.metrics(DURATION_BOUNDS, TTFT_BOUNDS)?;
             let count = |d| l.queue.list(d).map(|v| v.len()).map_err(|e| ApiError::internal(e.to_string()));
-            Ok((snap, count(Dir::Queued)?, count(Dir::Active)?))
+            Ok((snap, count(Dir::Queued)?, count(Dir::Active)?, l.store.tool_call_counts(None)?))
         })
         .await?;
     let mut out = String::new();
@@ -93,7 +93,22 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     let _ = writeln!(out, "# HELP ctl_uptime_seconds Seconds since this server started.");
     let _ = writeln!(out, "# TYPE ctl_uptime_seconds gauge");
     let _ = writeln!(out, "ctl_uptime_seconds {:.3}", state.inner.started.elapsed().as_secs_f64());
+    let _ = writeln!(
+        out,
+        "# HELP ctl_tool_calls_total Tool calls by tool and outcome (MCP clients, the CLI and jobs)."
+    );
+    let _ = writeln!(out, "# TYPE ctl_tool_calls_total counter");
+    for c in tool_calls {
+        let (tool, outcome) = (label(&c.tool), label(&c.outcome));
+        let _ = writeln!(out, "ctl_tool_calls_total{{tool=\"{tool}\",outcome=\"{outcome}\"}} {}", c.calls);
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped (a
+/// client may name a tool that does not exist).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {

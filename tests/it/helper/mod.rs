@@ -1,7 +1,9 @@
 //! Fixtures: a data directory in a TempDir, a config pointing at the real
 //! test LLM server, and the `ctl` binary driven the way a user drives it.
 
+pub mod http;
 pub mod llm;
+pub mod mcp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -41,6 +43,20 @@ impl Env {
         )
         .unwrap();
         Self { dir, home, config, vars: Vec::new() }
+    }
+
+    /// An installation for tests that need no model: its provider points
+    /// at a port where nothing listens.
+    pub fn without_model() -> Self {
+        Self::with_provider_url("http://127.0.0.1:9/v1")
+    }
+
+    /// Appends TOML to the config file.
+    pub fn configure(&self, toml: &str) {
+        let mut text = std::fs::read_to_string(&self.config).unwrap();
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(&self.config, text).unwrap();
     }
 
     /// Sets an environment variable for every command this env runs.
