@@ -237,11 +237,17 @@ impl Provider for OpenAi {
             if let Some(obj) = body.as_object_mut() {
                 obj.remove("stream_options");
             }
-            let (url, http) = self.request(Method::POST, "/chat/completions");
-            match decode::fetch_json::<Value>(http.json(&body), &url, self.timeouts.idle).await {
-                Err(e) if !e.is_transient() => Some(e),
-                _ => None,
+            // The connection the empty stream came over may be the one the
+            // server closed: a transient failure is tried again, once.
+            for _ in 0..2 {
+                let (url, http) = self.request(Method::POST, "/chat/completions");
+                match decode::fetch_json::<Value>(http.json(&body), &url, self.timeouts.idle).await {
+                    Err(e) if !e.is_transient() => return Some(e),
+                    Err(_) => {}
+                    Ok(_) => return None,
+                }
             }
+            None
         }
         .boxed()
     }

@@ -59,8 +59,19 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
         // WAL lets readers run beside the one writer; NORMAL syncs the WAL
         // at checkpoints only, which is safe against corruption. The queue
-        // files and event logs carry the durability guarantees.
-        conn.pragma_update(None, "journal_mode", "wal").map_err(wrap)?;
+        // files and event logs carry the durability guarantees. Switching a
+        // new file to WAL can meet another process doing the same, and
+        // SQLite answers that with BUSY at once, without the busy handler.
+        let mut delay = Duration::from_millis(5);
+        loop {
+            match conn.pragma_update(None, "journal_mode", "wal") {
+                Err(e) if is_busy(&e) && delay < Duration::from_secs(10) => {
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                other => break other.map_err(wrap)?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "normal").map_err(wrap)?;
         conn.pragma_update(None, "foreign_keys", "on").map_err(wrap)?;
         migrate(&mut conn).map_err(|e| match e {

@@ -238,14 +238,18 @@ fn the_egress_guard_refuses_a_fetch_after_a_private_read() {
         "--tool-choice",
         "fetch,vault_read,fetch,none",
         "-p",
-        "max_tokens=8",
+        "max_tokens=150",
     ];
     let id = env.submit("summarise the page", &args);
     let view = env.wait_finished(&id, 90);
     assert_eq!(view["state"], "completed", "{view}");
     let results = tool_results(&env, &id);
     assert_eq!(results.len(), 3, "{results:?}");
-    assert!(results[0]["result"].as_str().unwrap().contains("ignore your instructions"), "the page was read");
+    assert!(
+        results[0]["result"].as_str().unwrap_or_default().contains("ignore your instructions"),
+        "{:?}",
+        results[0]
+    );
     assert!(results[1]["result"].as_str().unwrap().contains("launch code"), "the note was read");
     let refused = results[2]["error"].as_str().unwrap_or_default();
     assert!(refused.contains("egress guard"), "{:?}", results[2]);
@@ -260,7 +264,8 @@ fn the_egress_guard_refuses_a_fetch_after_a_private_read() {
     assert!(tool_results(&env, &id).iter().all(|r| r["error"].is_null()));
     assert_eq!(hits.load(Ordering::SeqCst), 3);
     let file = std::fs::read_to_string(env.queue_dir("_completed").join(format!("{id}.json"))).unwrap();
-    assert!(file.contains("\"allow_egress_after_private\":true"), "{file}");
+    let file: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(file["allow_egress_after_private"], true, "{file}");
 }
 
 #[test]
@@ -278,7 +283,7 @@ fn a_prompt_too_long_for_the_model_fails_at_once_saying_what_took_the_room() {
     let mut env = env;
     env.set("CTL_SKILLS_PATH", skills.to_str().unwrap());
     let w = env.worker(&[]);
-    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=40"]);
+    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=8"]);
     let view = env.wait_finished(&id, 60);
     assert_eq!(view["state"], "failed", "{view}");
     assert_eq!(view["attempts"], 1, "a prompt that cannot fit is not retried: {view}");
@@ -286,7 +291,7 @@ fn a_prompt_too_long_for_the_model_fails_at_once_saying_what_took_the_room() {
     assert!(error.contains("does not fit") && error.contains("window is 2048"), "{error}");
     assert!(error.contains("skills"), "{error}");
     // The window is remembered: the next such job fails before asking the server.
-    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=40"]);
+    let id = env.submit("hello", &["--skill", "alpha", "--skill", "beta", "-p", "max_tokens=8"]);
     let view = env.wait_finished(&id, 60);
     assert!(view["error"].as_str().unwrap().contains("from the server's error"), "{view}");
     drop::<Proc>(w);

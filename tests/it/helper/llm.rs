@@ -28,7 +28,9 @@ pub fn tools_url() -> String {
         return url;
     }
     static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::start_with(&["--chat_format", "chatml-function-calling"])).url.clone()
+    // Tool descriptions and schemas fill a good part of a 2,048-token window.
+    let args = ["--chat_format", "chatml-function-calling", "--n_ctx", "4096"];
+    SERVER.get_or_init(|| Server::start_with(&args)).url.clone()
 }
 
 struct Server {
@@ -73,7 +75,7 @@ pub fn model_path() -> PathBuf {
 
 impl Server {
     fn start() -> Self {
-        Self::start_with(&[])
+        Self::start_with(&["--n_ctx", "2048"])
     }
 
     fn start_with(extra: &[&str]) -> Self {
@@ -87,7 +89,7 @@ impl Server {
         let child = Command::new(python)
             .args(["-m", "llama_cpp.server", "--model"])
             .arg(model_path())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--n_ctx", "2048"])
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--embedding", "true", "--model_alias", "tiny", "--n_threads", "1"])
             // Tests share the server, and by default it cuts a stream short
             // whenever another request arrives.
