@@ -8,6 +8,7 @@
 //! `tool_choice` list forces which tool each round calls, so every run
 //! makes the same calls.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ fn tool_env(extra_config: &str) -> Env {
     std::fs::write(vault.join("notes/a.md"), "# A\n\nThe answer is 42.\n").unwrap();
     std::fs::write(vault.join("notes/secret.md"), "# Secret\n\nThe launch code is 0000.\n").unwrap();
     let mut config = std::fs::read_to_string(&env.config).unwrap();
-    config.push_str(&format!("\n[rag]\nvault = \"{}\"\n{extra_config}", vault.display()));
+    let _ = write!(config, "\n[rag]\nvault = \"{}\"\n{extra_config}", vault.display());
     std::fs::write(&env.config, config).unwrap();
     env
 }
