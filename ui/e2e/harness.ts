@@ -158,24 +158,68 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
 export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 export async function browser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  return chromium.launch(LAUNCH);
+}
+
+const LAUNCH = {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+};
+
+/**
+ * Runs `f` on a page of a browser with a real profile on disk (not the
+ * incognito-like context `browser()` gives), for what Chromium refuses
+ * incognito, such as installing an app; then ends that browser.
+ */
+export async function withProfilePage<T>(d: Device, f: (page: Page) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "ctl-e2e-profile-"));
+  const ctx = await chromium.launchPersistentContext(dir, { ...LAUNCH, ...contextOptions(d) });
+  try {
+    return await f(failOnErrors(ctx.pages()[0] ?? (await ctx.newPage())));
+  } finally {
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  }
 }
 
 export async function newPage(b: Browser, width = 1440, height = 900): Promise<Page> {
-  const ctx = await b.newContext({ viewport: { width, height }, reducedMotion: "reduce" });
-  const page = await ctx.newPage();
+  return newDevicePage(b, { width, height, scale: 1, touch: false });
+}
+
+/** A screen to emulate: CSS pixels, device pixel ratio, and a touch screen with mobile viewport rules. */
+export interface Device {
+  width: number;
+  height: number;
+  scale: number;
+  touch: boolean;
+}
+export const PHONE: Device = { width: 390, height: 844, scale: 3, touch: true };
+export const TABLET: Device = { width: 768, height: 1024, scale: 2, touch: true };
+
+const contextOptions = (d: Device) => ({
+  viewport: { width: d.width, height: d.height },
+  deviceScaleFactor: d.scale,
+  isMobile: d.touch,
+  hasTouch: d.touch,
+  reducedMotion: "reduce" as const,
+});
+
+export async function newDevicePage(b: Browser, d: Device): Promise<Page> {
+  const ctx = await b.newContext(contextOptions(d));
+  return failOnErrors(await ctx.newPage());
+}
+
+/** An uncaught error in the page fails the test. */
+function failOnErrors(page: Page): Page {
   page.on("pageerror", (e) => {
     throw e;
   });
