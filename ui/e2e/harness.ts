@@ -213,8 +213,8 @@ const contextOptions = (d: Device) => ({
   reducedMotion: "reduce" as const,
 });
 
-export async function newDevicePage(b: Browser, d: Device): Promise<Page> {
-  const ctx = await b.newContext(contextOptions(d));
+export async function newDevicePage(b: Browser, d: Device, opts: { serviceWorkers?: "allow" | "block" } = {}): Promise<Page> {
+  const ctx = await b.newContext({ ...contextOptions(d), ...opts });
   return failOnErrors(await ctx.newPage());
 }
 
@@ -226,8 +226,36 @@ function failOnErrors(page: Page): Page {
   return page;
 }
 
-/** Saves a screenshot for the README (docs/screenshots/NAME.png). */
-export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+/**
+ * Saves a screenshot for the README (docs/screenshots/NAME.png), with at
+ * most `ratio` image pixels a CSS pixel: a 3× phone screen is scaled down
+ * (by the browser itself) to keep the file small.
+ */
+export async function screenshot(page: Page, name: string, fullPage = false, ratio = Infinity): Promise<void> {
   if (!process.env.CTL_SCREENSHOTS) return;
-  await page.screenshot({ path: join(import.meta.dirname, "../../docs/screenshots", `${name}.png`), fullPage });
+  const path = join(import.meta.dirname, "../../docs/screenshots", `${name}.png`);
+  const shot = await page.screenshot({ fullPage });
+  const dpr = await page.evaluate(() => devicePixelRatio);
+  if (ratio >= dpr) return writeFileSync(path, shot);
+  const scaler = await page.context().newPage();
+  try {
+    const png = await scaler.evaluate(
+      async ({ b64, f }) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const c = document.createElement("canvas");
+        c.width = Math.round(img.width * f);
+        c.height = Math.round(img.height * f);
+        const g = c.getContext("2d")!;
+        g.imageSmoothingQuality = "high";
+        g.drawImage(img, 0, 0, c.width, c.height);
+        return c.toDataURL("image/png").split(",")[1]!;
+      },
+      { b64: shot.toString("base64"), f: ratio / dpr },
+    );
+    writeFileSync(path, Buffer.from(png, "base64"));
+  } finally {
+    await scaler.close();
+  }
 }

@@ -167,9 +167,14 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
     const job = await up.call<Job>("GET", `/api/v1/jobs/${(await answer.locator("header a").getAttribute("href"))!.split("/").pop()}`);
     expect(job.state).toBe("completed");
     expect((await answer.locator(".md").textContent())?.trim()).toBe(shownText(job.output));
+    // Copying needs no hover: the button is there to tap.
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: up.url });
+    await answer.getByRole("button", { name: "Copy message" }).tap();
+    await answer.getByRole("button", { name: "copied" }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(job.output);
     await fits(page, "the chat");
-    await page.getByTestId("messages").evaluate((el) => (el.scrollTop = el.scrollHeight));
-    await screenshot(page, "phone-chat");
+    await page.getByTestId("messages").evaluate((el) => (el.scrollTop = 0));
+    await screenshot(page, "phone-chat", false, 1.5);
   });
 
   test("the prompt stays above the on-screen keyboard", async () => {
@@ -208,11 +213,16 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
     await chats.tap();
     await expect.poll(() => isOpen(page, "chat sessions")).toBe(true);
     expect(await chats.getAttribute("aria-expanded")).toBe("true");
-    // The focus moved into the drawer; the page behind is covered.
-    expect(await page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'))).toBe(true);
+    // The focus moved into the drawer, and a keyboard's Tab keeps it there.
+    const inDrawer = () => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'));
+    expect(await inDrawer()).toBe(true);
+    for (const key of ["Tab", "Tab", "Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab"]) {
+      await page.keyboard.press(key);
+      expect(await inDrawer(), key).toBe(true);
+    }
     await expect.poll(() => drawer(page, "chat sessions").locator(".session").count()).toBe(2);
     await fits(page, "the sessions drawer");
-    await screenshot(page, "phone-sessions");
+    await screenshot(page, "phone-sessions", false, 1.5);
     const first = drawer(page, "chat sessions").locator(".session:not(.current) a");
     const firstHref = (await first.getAttribute("href"))!;
     await first.tap();
@@ -248,14 +258,14 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
     await expect.poll(() => isOpen(page, "inspector")).toBe(true);
     await expect.poll(() => drawer(page, "inspector").getByTestId("inspector-state").textContent()).toBe("completed");
     await fits(page, "the inspector drawer");
-    await screenshot(page, "phone-inspector");
+    await screenshot(page, "phone-inspector", false, 1.5);
     const link = drawer(page, "inspector").locator("h2 a");
     const href = (await link.getAttribute("href"))!;
     await link.tap();
     await page.waitForURL(`**${href}`);
     await page.getByTestId("timeline").waitFor();
     await fits(page, "the job page");
-    await screenshot(page, "phone-job");
+    await screenshot(page, "phone-job", false, 1.5);
 
     await page.getByRole("button", { name: "replay…" }).tap();
     await page.getByLabel("replay parameters").fill('{"max_tokens": 60, "seed": 7}');
@@ -296,7 +306,7 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
       await page.locator(ready).first().waitFor();
     };
     await visit("stats", '[data-testid="stats-by-model"]');
-    await screenshot(page, "phone-stats");
+    await screenshot(page, "phone-stats", false, 1.5);
     for (const [to, ready] of [["stats", '[data-testid="stats-by-model"]'], ["queue", ".queue-list [role=row]"], ["chat", "#prompt"]]) {
       await visit(to!, ready!);
       for (const width of [PHONE.width, 360]) {
@@ -344,7 +354,7 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
       await page.reload();
       await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 20_000 }).toContain("You are offline.");
       await fits(page, "the offline page");
-      await screenshot(page, "phone-offline");
+      await screenshot(page, "phone-offline", false, 1.5);
     } finally {
       await page.context().setOffline(false);
     }
@@ -393,7 +403,7 @@ describe("the queue on a phone", () => {
     await rows.nth(0).getByRole("checkbox").tap();
     await rows.nth(1).getByRole("checkbox").tap();
     await page.getByRole("button", { name: "cancel 2 selected" }).waitFor();
-    await screenshot(page, "phone-queue");
+    await screenshot(page, "phone-queue", false, 1.5);
     await page.getByLabel("select every job shown").tap();
     await page.getByRole("button", { name: "cancel 4 selected" }).tap();
     await expect.poll(() => page.getByRole("status").textContent()).toBe("cancelled 4 jobs");
@@ -439,7 +449,7 @@ describe("on a tablet (768 × 1024, touch)", () => {
     const conversation = (await page.getByRole("region", { name: "conversation" }).boundingBox())!;
     expect(conversation.x).toBeGreaterThanOrEqual(sessions.x + sessions.width - 1);
     await fits(page, "the chat on a tablet");
-    await screenshot(page, "tablet-chat");
+    await screenshot(page, "tablet-chat", false, 1.5);
 
     await page.getByRole("button", { name: "inspector" }).tap();
     await expect.poll(() => isOpen(page, "inspector")).toBe(true);

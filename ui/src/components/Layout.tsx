@@ -60,9 +60,21 @@ export function Pane({
     const el = ref.current;
     (el?.querySelector<HTMLElement>(FOCUSABLE) ?? el)?.focus();
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== "Escape" || e.defaultPrevented) return;
-      e.preventDefault();
-      setOpen(false);
+      if (e.defaultPrevented || !el) return;
+      if (e.key === "Escape") {
+        e.preventDefault();
+        setOpen(false);
+      } else if (e.key === "Tab") {
+        // Modal: Tab cycles inside the drawer.
+        const all = [...el.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((f) => f.getClientRects().length > 0);
+        const [first, last] = [all[0], all[all.length - 1]];
+        const at = document.activeElement;
+        if (!first || !last) return;
+        if (!el.contains(at) || (e.shiftKey ? at === first || at === el : at === last)) {
+          e.preventDefault();
+          (e.shiftKey ? last : first).focus();
+        }
+      }
     };
     window.addEventListener("keydown", onKey, true);
     return () => {

@@ -41,6 +41,8 @@ export function useViewportHeight(): void {
     if (!vv) return;
     const root = document.documentElement;
     const update = () => {
+      // Pinch-zoomed, the visual viewport is a part of the page, not the screen.
+      if (vv.scale > 1.01) return;
       root.style.setProperty("--app-h", `${Math.round(vv.height)}px`);
       // iOS scrolls the page up under the keyboard; the app is already
       // sized to what is visible, so put it back.

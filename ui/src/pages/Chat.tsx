@@ -222,7 +222,6 @@ function SessionHead({ session, onChanged }: { session: SessionSummary; onChange
       ) : (
         <h1 className="ellipsis">{session.title || "untitled"}</h1>
       )}
-      <span className="spacer" />
       <button type="button" className="ghost small" onClick={() => setRenaming(true)}>
         rename
       </button>
