@@ -315,6 +315,13 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
       }
       await page.setViewportSize({ width: PHONE.width, height: PHONE.height });
     }
+    // Held sideways, the phone gets the tablet's two panes, and the prompt
+    // stays small so the conversation keeps room.
+    await page.setViewportSize({ width: PHONE.height, height: PHONE.width });
+    await fits(page, "the chat held sideways");
+    expect(await page.getByRole("complementary", { name: "chat sessions" }).isVisible()).toBe(true);
+    expect((await page.locator(".messages").boundingBox())!.height).toBeGreaterThan(PHONE.width / 2);
+    await page.setViewportSize({ width: PHONE.width, height: PHONE.height });
     // The prompt's options, unfolded, and the skills picker in them.
     await page.getByRole("button", { name: /^options/ }).tap();
     await page.locator("form.composer summary").tap();

@@ -40,7 +40,8 @@ function segment(px: number, py: number, [ax, ay]: [number, number], [bx, by]: [
   const dx = bx - ax;
   const dy = by - ay;
   const t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)));
-  return Math.hypot(px - ax - t * dx, py - ay - t * dy);
+  const [ex, ey] = [px - ax - t * dx, py - ay - t * dy];
+  return Math.sqrt(ex * ex + ey * ey);
 }
 
 function inGlyph(x: number, y: number, scale: number): boolean {
@@ -57,7 +58,7 @@ function inTile(x: number, y: number, inset: number): boolean {
   const hi = 1 - inset - r;
   const cx = Math.max(lo, Math.min(hi, x));
   const cy = Math.max(lo, Math.min(hi, y));
-  return Math.hypot(x - cx, y - cy) <= r;
+  return Math.sqrt((x - cx) ** 2 + (y - cy) ** 2) <= r;
 }
 
 /** Coverage (0..1) of `inside` over one pixel: 4 × 4 samples where the pixel's corners disagree (an edge), else 0 or 1. */

@@ -28,6 +28,9 @@ export function useMedia(query: string): boolean {
 /** True on a phone-sized screen (one pane at a time, cards for tables). */
 export const usePhone = (): boolean => useMedia(below("phone"));
 
+/** A screen too short for a full prompt bar (a phone held sideways): the prompt starts at one line and folds its options. */
+export const SHORT = "(height < 500px)";
+
 /**
  * Keeps `--app-h` at the height the page can really use: the visual
  * viewport, which shrinks when an on-screen keyboard opens (iOS overlays

@@ -12,7 +12,7 @@ import { useLoad, useModels, useSkills, useStored } from "../lib/data";
 import { timings, useJobStream, type Live } from "../lib/jobStream";
 import { useShortcuts } from "../lib/keys";
 import { ago, ms, num, shortId } from "../lib/format";
-import { usePhone } from "../lib/layout";
+import { SHORT, useMedia, usePhone } from "../lib/layout";
 import { link, navigate } from "../lib/router";
 
 export function Chat({ sessionId }: { sessionId?: string }) {
@@ -379,6 +379,8 @@ function Composer({
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const phone = usePhone();
+  // On a phone, or a screen held sideways, the prompt starts at one line and its options fold away.
+  const compact = useMedia(SHORT) || phone;
   const [options, setOptions] = useState(false);
   const prompt = useRef<HTMLTextAreaElement>(null);
 
@@ -388,7 +390,7 @@ function Composer({
     if (!el) return;
     el.style.height = "auto";
     el.style.height = `${el.scrollHeight + el.offsetHeight - el.clientHeight}px`;
-  }, [text, phone]);
+  }, [text, compact]);
 
   const send = async () => {
     const content = text.trim();
@@ -432,7 +434,7 @@ function Composer({
         ref={prompt}
         aria-label="prompt"
         placeholder={phone ? "Message…" : "Message… (Ctrl+Enter to send)"}
-        rows={phone ? 1 : 3}
+        rows={compact ? 1 : 3}
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => {
@@ -445,7 +447,7 @@ function Composer({
       {error && <p className="error composer-error" role="alert">{error}</p>}
       {/* On a phone the options fold away behind one button that says what is chosen. */}
       <div className="composer-bar">
-        {phone && (
+        {compact && (
           <button
             type="button"
             className="ghost options-toggle"
@@ -459,7 +461,7 @@ function Composer({
             </span>
           </button>
         )}
-        <div className="composer-options" id="composer-options" hidden={phone && !options}>
+        <div className="composer-options" id="composer-options" hidden={compact && !options}>
           <ModelPicker providers={models.data} value={model} onChange={setModel} />
           <SkillPicker skills={skills.data} value={chosen} onChange={setChosen} />
           <label className="param">
