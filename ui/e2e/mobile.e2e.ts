@@ -358,6 +358,8 @@ describe("on a phone (390 × 844, touch, 3 device pixels a CSS pixel)", () => {
 
     await page.context().setOffline(true);
     try {
+      // The open page says so at once, then a reload opens from the store.
+      await expect.poll(() => page.getByRole("status").filter({ hasText: "offline" }).textContent()).toContain("offline: showing what was loaded");
       await page.reload();
       await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 20_000 }).toContain("You are offline.");
       await fits(page, "the offline page");
