@@ -95,3 +95,37 @@ async fn chat_messages_take_skills_and_jobs_show_their_snapshots() {
     let (unknown, _) = post(&srv, &token, &format!("/api/v1/sessions/{sid}/messages"), body).await;
     assert_eq!(unknown, StatusCode::BAD_REQUEST, "an unknown skill is refused, not ignored");
 }
+
+/// What a phone needs to install the UI, served without a login: the
+/// manifest (with its own media type), every icon it names, and the
+/// service worker, which is revalidated on every load so a new build
+/// replaces the old shell.
+#[tokio::test]
+async fn the_manifest_icons_and_service_worker_are_served_for_installing() {
+    let env = Env::new();
+    let srv = env.serve();
+    let c = client();
+    let r = c.get(format!("{}/manifest.webmanifest", srv.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[CONTENT_TYPE], "application/manifest+json");
+    let manifest: Value = r.json().await.unwrap();
+    assert_eq!(manifest["display"], "standalone");
+    let icons = manifest["icons"].as_array().unwrap();
+    assert!(icons.len() >= 3);
+    for icon in icons {
+        let src = icon["src"].as_str().unwrap();
+        let r = c.get(format!("{}{src}", srv.url)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{src}");
+        assert_eq!(r.headers()[CONTENT_TYPE], icon["type"].as_str().unwrap(), "{src}");
+    }
+
+    let r = c.get(format!("{}/sw.js", srv.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert_eq!(r.headers()[CACHE_CONTROL], "no-cache");
+    let worker = r.text().await.unwrap();
+    assert!(!worker.contains("__CTL_SHELL__"), "the build filled in the shell list");
+
+    let page = c.get(&srv.url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<link rel="manifest" href="/manifest.webmanifest" />"#), "{page}");
+}

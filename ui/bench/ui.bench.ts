@@ -1,13 +1,15 @@
 // Web UI benchmarks (run by `bench/ui`, not part of the tests): the
 // initial JS the browser must load, how long a 1,000-message chat takes
-// to render, and frame times while scrolling a 10,000-job queue. Writes
+// to render, frame times while scrolling a 10,000-job queue, and a phone's
+// repeat visits with and without the service worker, and offline. Writes
 // ../target/bench/ui.json and ../target/bench/ui.md.
 import { gzipSync } from "node:zlib";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { test } from "vitest";
-import { browser, newPage, startUp, type Up } from "../e2e/harness";
+import type { Page } from "playwright-core";
+import { browser, newDevicePage, newPage, PHONE, startUp, type Up } from "../e2e/harness";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "../target/bench");
@@ -72,6 +74,31 @@ function upstream(): Promise<{ url: string; server: Server }> {
       ok({ url: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/v1`, server });
     }),
   );
+}
+
+/**
+ * Loads `url` and returns when `selector` first appeared, in ms from the
+ * start of the navigation (the page's own clock, so no driver overhead).
+ */
+async function load(page: Page, url: string, selector: string): Promise<number> {
+  await page.goto(url);
+  const ms = await page.waitForFunction(() => (window as unknown as { __seen?: number }).__seen, null, { timeout: 30_000 });
+  const seen = (await ms.jsonValue()) as number;
+  if (!(await page.locator(selector).count())) throw new Error(`${url}: ${selector} did not appear`);
+  return seen;
+}
+
+/** Makes every page of `page`'s context note when `selector` first appears (see `load`). */
+async function watchFor(page: Page, selector: string): Promise<void> {
+  await page.addInitScript((sel) => {
+    const w = window as unknown as { __seen?: number };
+    new MutationObserver((_, obs) => {
+      if (document.querySelector(sel)) {
+        w.__seen = performance.now();
+        obs.disconnect();
+      }
+    }).observe(document, { subtree: true, childList: true });
+  }, selector);
 }
 
 async function waitJob(up: Up, id: string) {
@@ -220,6 +247,49 @@ test("measure the web UI", async () => {
         await q.stop();
       }
     }
+
+    // A phone's repeat visit to the chat: the shell from the service worker
+    // (a page load asks the server first, the scripts come from the store),
+    // against the same page with service workers blocked, where the HTTP
+    // cache serves the immutable assets; and the same visit offline.
+    if (runs("phone")) {
+      const up = await startUp({ llmUrl });
+      try {
+        const withWorker = await newDevicePage(b, PHONE);
+        const without = await newDevicePage(b, PHONE, { serviceWorkers: "block" });
+        for (const page of [withWorker, without]) {
+          await watchFor(page, "#prompt, .unreachable");
+          await page.goto(up.loginUrl);
+          await page.waitForSelector("#prompt");
+        }
+        await withWorker.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30_000 });
+        const rounds = { worker: [] as number[], baseline: [] as number[], offline: [] as number[] };
+        for (let r = 0; r < ROUNDS + 1; r++) {
+          // The first round warms both up and is not counted.
+          const w = await load(withWorker, up.url, "#prompt");
+          const n = await load(without, up.url, "#prompt");
+          if (r > 0) {
+            rounds.worker.push(w);
+            rounds.baseline.push(n);
+          }
+        }
+        await withWorker.context().setOffline(true);
+        for (let r = 0; r < ROUNDS; r++) rounds.offline.push(await load(withWorker, up.url, ".unreachable"));
+        await withWorker.context().setOffline(false);
+        results.phone = {
+          worker_rounds_ms: rounds.worker,
+          baseline_rounds_ms: rounds.baseline,
+          offline_rounds_ms: rounds.offline,
+          worker_median_ms: median(rounds.worker),
+          baseline_median_ms: median(rounds.baseline),
+          offline_median_ms: median(rounds.offline),
+        };
+        await withWorker.context().close();
+        await without.context().close();
+      } finally {
+        await up.stop();
+      }
+    }
   } finally {
     await b.close();
     server.close();
@@ -231,6 +301,8 @@ test("measure the web UI", async () => {
   const s = (results.session_1000 ?? { median_ms: NaN, rounds_ms: [] }) as { median_ms: number; rounds_ms: number[] };
   const qs = (results.queue_scroll ?? {}) as Record<string, number>;
   const f1 = (n: number | undefined) => (n ?? NaN).toFixed(1);
+  const ph = (results.phone ?? {}) as Record<string, number | number[]>;
+  const list = (xs: number | number[] | undefined) => (Array.isArray(xs) ? xs.map((x) => Math.round(x)).join(", ") : "");
   const md = [
     "| what | measured | same-run baseline | target |",
     "|---|---|---|---|",
@@ -239,6 +311,8 @@ test("measure the web UI", async () => {
     `| 10,000-job queue scrolled 400 px a frame: main-thread work per frame (script ${f1(qs.script_ms_per_frame)} + layout ${f1(qs.layout_ms_per_frame)} + style ${f1(qs.style_ms_per_frame)} + paint and the rest) | ${f1(qs.main_thread_ms_per_frame)} ms | | < 16 ms |`,
     `| the same scroll: frame interval p50 / p95 / p99 / max (${qs.frames} frames) | ${f1(qs.p50_ms)} / ${f1(qs.p95_ms)} / ${f1(qs.p99_ms)} / ${f1(qs.max_ms)} ms | idle page: ${f1(qs.idle_p50_ms)} / ${f1(qs.idle_p95_ms)} / – / ${f1(qs.idle_max_ms)} ms | |`,
     `| frames slower than 60 Hz (> 17.7 ms) | ${qs.over_16_7ms} of ${qs.frames} | idle page: ${qs.idle_over_16_7ms} of ${qs.frames} | |`,
+    `| phone (390 × 844, 3×), a repeat visit → the prompt in the page, shell from the service worker (median of ${list(ph.worker_rounds_ms).split(",").length}: ${list(ph.worker_rounds_ms)} ms) | ${f1(ph.worker_median_ms as number)} ms | service workers blocked, HTTP cache: ${f1(ph.baseline_median_ms as number)} ms (${list(ph.baseline_rounds_ms)}) | ≤ baseline + 50 ms |`,
+    `| the same visit offline → the "offline" page (${list(ph.offline_rounds_ms)} ms) | ${f1(ph.offline_median_ms as number)} ms | | ≤ 1,000 ms |`,
   ].join("\n");
   writeFileSync(join(OUT, "ui.md"), md + "\n");
   console.log(md);

@@ -158,32 +158,104 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
 export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 export async function browser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  return chromium.launch(LAUNCH);
+}
+
+const LAUNCH = {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+};
+
+/**
+ * Runs `f` on a page of a browser with a real profile on disk (not the
+ * incognito-like context `browser()` gives), for what Chromium refuses
+ * incognito, such as installing an app; then ends that browser.
+ */
+export async function withProfilePage<T>(d: Device, f: (page: Page) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "ctl-e2e-profile-"));
+  const ctx = await chromium.launchPersistentContext(dir, { ...LAUNCH, ...contextOptions(d) });
+  try {
+    return await f(failOnErrors(ctx.pages()[0] ?? (await ctx.newPage())));
+  } finally {
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  }
 }
 
 export async function newPage(b: Browser, width = 1440, height = 900): Promise<Page> {
-  const ctx = await b.newContext({ viewport: { width, height }, reducedMotion: "reduce" });
-  const page = await ctx.newPage();
+  return newDevicePage(b, { width, height, scale: 1, touch: false });
+}
+
+/** A screen to emulate: CSS pixels, device pixel ratio, and a touch screen with mobile viewport rules. */
+export interface Device {
+  width: number;
+  height: number;
+  scale: number;
+  touch: boolean;
+}
+export const PHONE: Device = { width: 390, height: 844, scale: 3, touch: true };
+export const TABLET: Device = { width: 768, height: 1024, scale: 2, touch: true };
+
+const contextOptions = (d: Device) => ({
+  viewport: { width: d.width, height: d.height },
+  deviceScaleFactor: d.scale,
+  isMobile: d.touch,
+  hasTouch: d.touch,
+  reducedMotion: "reduce" as const,
+});
+
+export async function newDevicePage(b: Browser, d: Device, opts: { serviceWorkers?: "allow" | "block" } = {}): Promise<Page> {
+  const ctx = await b.newContext({ ...contextOptions(d), ...opts });
+  return failOnErrors(await ctx.newPage());
+}
+
+/** An uncaught error in the page fails the test. */
+function failOnErrors(page: Page): Page {
   page.on("pageerror", (e) => {
     throw e;
   });
   return page;
 }
 
-/** Saves a screenshot for the README (docs/screenshots/NAME.png). */
-export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+/**
+ * Saves a screenshot for the README (docs/screenshots/NAME.png), with at
+ * most `ratio` image pixels a CSS pixel: a 3× phone screen is scaled down
+ * (by the browser itself) to keep the file small.
+ */
+export async function screenshot(page: Page, name: string, fullPage = false, ratio = Infinity): Promise<void> {
   if (!process.env.CTL_SCREENSHOTS) return;
-  await page.screenshot({ path: join(import.meta.dirname, "../../docs/screenshots", `${name}.png`), fullPage });
+  const path = join(import.meta.dirname, "../../docs/screenshots", `${name}.png`);
+  const shot = await page.screenshot({ fullPage });
+  const dpr = await page.evaluate(() => devicePixelRatio);
+  if (ratio >= dpr) return writeFileSync(path, shot);
+  const scaler = await page.context().newPage();
+  try {
+    const png = await scaler.evaluate(
+      async ({ b64, f }) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const c = document.createElement("canvas");
+        c.width = Math.round(img.width * f);
+        c.height = Math.round(img.height * f);
+        const g = c.getContext("2d")!;
+        g.imageSmoothingQuality = "high";
+        g.drawImage(img, 0, 0, c.width, c.height);
+        return c.toDataURL("image/png").split(",")[1]!;
+      },
+      { b64: shot.toString("base64"), f: ratio / dpr },
+    );
+    writeFileSync(path, Buffer.from(png, "base64"));
+  } finally {
+    await scaler.close();
+  }
 }

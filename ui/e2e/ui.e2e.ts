@@ -1,19 +1,8 @@
 // The web UI in a real browser against a real `ctl up` and llama.cpp.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { JSDOM } from "jsdom";
-import { renderMarkdown } from "../src/components/Markdown";
 import { browser, newPage, screenshot, sleep, startUp, type Up } from "./harness";
-
-/** The text a browser shows for `markdown`, as the UI renders it. */
-const shownText = (markdown: string) => new JSDOM(renderMarkdown(markdown)).window.document.body.textContent?.trim();
-
-interface Job {
-  id: string;
-  state: string;
-  output: string;
-  usage?: { completion_tokens: number } | null;
-}
+import { shownText, waitJob, type Job } from "./support";
 
 let b: Browser;
 beforeAll(async () => {
@@ -22,15 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await b?.close();
 });
-
-async function waitJob(up: Up, id: string, states = ["completed", "failed", "cancelled"]): Promise<Job> {
-  for (let i = 0; i < 600; i++) {
-    const j = await up.call<Job>("GET", `/api/v1/jobs/${id}`);
-    if (states.includes(j.state)) return j;
-    await sleep(100);
-  }
-  throw new Error(`job ${id} did not reach ${states.join("/")}`);
-}
 
 async function setParams(page: Page, maxTokens: number) {
   await page.fill('input[aria-label="max tokens"]', String(maxTokens));

@@ -3,7 +3,9 @@ import { createRoot } from "react-dom/client";
 import "@fontsource/jetbrains-mono/latin-400.css";
 import "@fontsource/jetbrains-mono/latin-700.css";
 import "./styles.css";
+import "./layout.css";
 import { App } from "./App";
+import { registerShell } from "./lib/offline";
 
 const root = document.getElementById("root");
 if (root) {
@@ -12,4 +14,5 @@ if (root) {
       <App />
     </StrictMode>,
   );
+  registerShell();
 }

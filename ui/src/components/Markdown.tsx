@@ -69,7 +69,7 @@ export function renderMarkdown(text: string): string {
   return md.render(text);
 }
 
-async function copyText(text: string): Promise<boolean> {
+export async function copyText(text: string): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
     return true;

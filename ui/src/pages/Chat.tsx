@@ -1,15 +1,18 @@
 // Chat: sessions on the left, the conversation in the middle, the live
-// inspector of the current job on the right.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+// inspector of the current job on the right. On a tablet the inspector is a
+// drawer; on a phone the sessions are one too (opened from the top bar).
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, ok, type ChatMessage, type JobView, type SessionSummary } from "../api/client";
-import { Markdown } from "../components/Markdown";
+import { DrawerButton, Pane, TopBarActions, useDrawer } from "../components/Layout";
+import { copyText, Markdown } from "../components/Markdown";
 import { ModelPicker, SkillPicker } from "../components/Pickers";
 import { StateBadge } from "../components/StateBadge";
 import { useLoad, useModels, useSkills, useStored } from "../lib/data";
 import { timings, useJobStream, type Live } from "../lib/jobStream";
 import { useShortcuts } from "../lib/keys";
 import { ago, ms, num, shortId } from "../lib/format";
+import { SHORT, useMedia, usePhone } from "../lib/layout";
 import { link, navigate } from "../lib/router";
 
 export function Chat({ sessionId }: { sessionId?: string }) {
@@ -50,10 +53,16 @@ export function Chat({ sessionId }: { sessionId?: string }) {
     if (pendingJob) await api.POST("/api/v1/jobs/{id}/cancel", { params: { path: { id: pendingJob } } });
   }, [pendingJob]);
 
+  const sessionsDrawer = useDrawer("phone");
+  const inspectorDrawer = useDrawer("tablet");
+  const { setOpen: setSessionsOpen } = sessionsDrawer;
+  useEffect(() => setSessionsOpen(false), [sessionId, setSessionsOpen]);
+
   const newChat = useCallback(() => {
+    setSessionsOpen(false);
     navigate("/");
     window.setTimeout(() => document.getElementById("prompt")?.focus(), 0);
-  }, []);
+  }, [setSessionsOpen]);
 
   const list = sessions.data?.sessions ?? [];
   const go = (delta: number) => {
@@ -71,14 +80,17 @@ export function Chat({ sessionId }: { sessionId?: string }) {
   ]);
 
   return (
-    <div className="chat">
-      <Sessions
-        sessions={list}
-        active={sessionId}
-        error={sessions.error}
-        onNew={newChat}
-      />
-      <section className="conversation" aria-label="conversation">
+    <div className="chat panes">
+      <TopBarActions side="start">
+        <DrawerButton drawer={sessionsDrawer}>chats</DrawerButton>
+      </TopBarActions>
+      <TopBarActions side="end">
+        <DrawerButton drawer={inspectorDrawer}>inspector</DrawerButton>
+      </TopBarActions>
+      <Pane drawer={sessionsDrawer} side="start" label="chat sessions" className="sessions">
+        <Sessions sessions={list} active={sessionId} error={sessions.error} onNew={newChat} />
+      </Pane>
+      <section className="conversation pane-main" aria-label="conversation">
         {sessionId && detail.data?.id === sessionId && (
           <SessionHead
             session={detail.data}
@@ -101,7 +113,9 @@ export function Chat({ sessionId }: { sessionId?: string }) {
           }}
         />
       </section>
-      <Inspector jobId={inspected} live={live} />
+      <Pane drawer={inspectorDrawer} side="end" label="inspector" className="inspector">
+        <Inspector jobId={inspected} live={live} />
+      </Pane>
     </div>
   );
 }
@@ -130,7 +144,7 @@ function Sessions({
   }, [activeIndex, v]);
 
   return (
-    <aside className="sessions" aria-label="chat sessions">
+    <>
       <div className="pane-head">
         <button type="button" onClick={onNew} title="New chat (n)">
           + new chat
@@ -169,7 +183,7 @@ function Sessions({
         </ul>
         {shown.length === 0 && <p className="dim pad">{query ? "No session matches." : "No chats yet."}</p>}
       </div>
-    </aside>
+    </>
   );
 }
 
@@ -208,7 +222,6 @@ function SessionHead({ session, onChanged }: { session: SessionSummary; onChange
       ) : (
         <h1 className="ellipsis">{session.title || "untitled"}</h1>
       )}
-      <span className="spacer" />
       <button type="button" className="ghost small" onClick={() => setRenaming(true)}>
         rename
       </button>
@@ -289,13 +302,35 @@ function Message({ m }: { m: ChatMessage }) {
       <header>
         <span className="who">{m.role === "user" ? "you" : m.role}</span>
         {m.role === "assistant" && m.job_id && (
-          <a className="dim small" href={`/job/${m.job_id}`} onClick={link(`/job/${m.job_id}`)}>
+          <a className="dim small touch" href={`/job/${m.job_id}`} onClick={link(`/job/${m.job_id}`)}>
             job {shortId(m.job_id)}
           </a>
         )}
+        <span className="spacer" />
+        <CopyButton text={m.content} />
       </header>
       {m.role === "assistant" ? <Markdown text={m.content} /> : <div className="plain">{m.content}</div>}
     </article>
+  );
+}
+
+/** A visible copy control (no hover needed, so it works by touch). */
+function CopyButton({ text }: { text: string }) {
+  const [said, setSaid] = useState<string>();
+  useEffect(() => {
+    if (!said) return;
+    const t = window.setTimeout(() => setSaid(undefined), 1500);
+    return () => window.clearTimeout(t);
+  }, [said]);
+  return (
+    <button
+      type="button"
+      className="ghost small"
+      aria-label={said ? undefined : "Copy message"}
+      onClick={() => void copyText(text).then((ok) => setSaid(ok ? "copied" : "copy failed"))}
+    >
+      {said ?? "copy"}
+    </button>
   );
 }
 
@@ -306,7 +341,7 @@ function Streaming({ live, jobId }: { live: Live; jobId?: string }) {
       <header>
         <span className="who">assistant</span>
         {jobId && (
-          <a className="dim small" href={`/job/${jobId}`} onClick={link(`/job/${jobId}`)}>
+          <a className="dim small touch" href={`/job/${jobId}`} onClick={link(`/job/${jobId}`)}>
             job {shortId(jobId)}
           </a>
         )}
@@ -343,6 +378,19 @@ function Composer({
   const [text, setText] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const phone = usePhone();
+  // On a phone, or a screen held sideways, the prompt starts at one line and its options fold away.
+  const compact = useMedia(SHORT) || phone;
+  const [options, setOptions] = useState(false);
+  const prompt = useRef<HTMLTextAreaElement>(null);
+
+  // The prompt grows with its text (up to a cap set in CSS, then it scrolls).
+  useLayoutEffect(() => {
+    const el = prompt.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${el.scrollHeight + el.offsetHeight - el.clientHeight}px`;
+  }, [text, compact]);
 
   const send = async () => {
     const content = text.trim();
@@ -363,6 +411,7 @@ function Composer({
         }),
       );
       setText("");
+      setOptions(false);
       await onSent(id);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
@@ -382,9 +431,10 @@ function Composer({
     >
       <textarea
         id="prompt"
+        ref={prompt}
         aria-label="prompt"
-        placeholder="Message… (Ctrl+Enter to send)"
-        rows={3}
+        placeholder={phone ? "Message…" : "Message… (Ctrl+Enter to send)"}
+        rows={compact ? 1 : 3}
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => {
@@ -394,26 +444,44 @@ function Composer({
           }
         }}
       />
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && <p className="error composer-error" role="alert">{error}</p>}
+      {/* On a phone the options fold away behind one button that says what is chosen. */}
       <div className="composer-bar">
-        <ModelPicker providers={models.data} value={model} onChange={setModel} />
-        <SkillPicker skills={skills.data} value={chosen} onChange={setChosen} />
-        <label className="param">
-          temp
-          <input type="number" min={0} max={2} step={0.1} value={temperature} onChange={(e) => setTemperature(e.target.value)} aria-label="temperature" />
-        </label>
-        <label className="param">
-          max tokens
-          <input type="number" min={1} step={1} value={maxTokens} onChange={(e) => setMaxTokens(e.target.value)} aria-label="max tokens" />
-        </label>
-        <span className="spacer" />
+        {compact && (
+          <button
+            type="button"
+            className="ghost options-toggle"
+            aria-expanded={options}
+            aria-controls="composer-options"
+            onClick={() => setOptions((o) => !o)}
+          >
+            <span className="ellipsis">
+              options · {model || "default model"}
+              {chosen.length > 0 ? ` · ${chosen.length} skill${chosen.length === 1 ? "" : "s"}` : ""}
+            </span>
+          </button>
+        )}
+        <div className="composer-options" id="composer-options" hidden={compact && !options}>
+          <ModelPicker providers={models.data} value={model} onChange={setModel} />
+          <SkillPicker skills={skills.data} value={chosen} onChange={setChosen} />
+          <label className="param">
+            temp
+            <input type="number" min={0} max={2} step={0.1} value={temperature} onChange={(e) => setTemperature(e.target.value)} aria-label="temperature" />
+          </label>
+          <label className="param">
+            max tokens
+            <input type="number" min={1} step={1} value={maxTokens} onChange={(e) => setMaxTokens(e.target.value)} aria-label="max tokens" />
+          </label>
+        </div>
+      </div>
+      <div className="composer-send">
         {streaming ? (
           <button type="button" className="danger" onClick={onStop} title="Stop (Esc)">
             ■ stop
           </button>
         ) : (
           <button type="submit" disabled={busy || !text.trim()} title="Send (Ctrl+Enter)">
-            send ⏎
+            {phone ? "send" : "send ⏎"}
           </button>
         )}
       </div>
@@ -434,19 +502,15 @@ function Inspector({ jobId, live }: { jobId?: string; live: Live }) {
     return () => window.clearInterval(t);
   }, [live.finished, live.state]);
   if (!jobId) {
-    return (
-      <aside className="inspector" aria-label="inspector">
-        <p className="dim pad">The job behind each answer shows here: model, tokens, timings, skills.</p>
-      </aside>
-    );
+    return <p className="dim pad">The job behind each answer shows here: model, tokens, timings, skills.</p>;
   }
   const j = job.data?.id === jobId ? job.data : undefined;
   const { ttft, tps } = timings(live);
   const usage = live.usage ?? j?.usage ?? undefined;
   return (
-    <aside className="inspector" aria-label="inspector">
+    <>
       <h2>
-        job <a href={`/job/${jobId}`} onClick={link(`/job/${jobId}`)}>{shortId(jobId)}</a>
+        job <a className="touch" href={`/job/${jobId}`} onClick={link(`/job/${jobId}`)}>{shortId(jobId)}</a>
       </h2>
       <dl className="facts">
         <dt>state</dt>
@@ -475,6 +539,6 @@ function Inspector({ jobId, live }: { jobId?: string; live: Live }) {
         </dd>
       </dl>
       {live.error && <p className={live.state === "failed" ? "error" : "dim"}>{live.error}</p>}
-    </aside>
+    </>
   );
 }

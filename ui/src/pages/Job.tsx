@@ -91,8 +91,8 @@ export function JobPage({ id }: { id: string }) {
             <dt>created</dt><dd>{stamp(j.created_at)}</dd>
             <dt>started</dt><dd>{stamp(j.started_at)}</dd>
             <dt>finished</dt><dd>{stamp(j.finished_at)}</dd>
-            {j.parent_id && (<><dt>replay of</dt><dd><a href={`/job/${j.parent_id}`} onClick={link(`/job/${j.parent_id}`)}>{shortId(j.parent_id)}</a></dd></>)}
-            {j.session_id && (<><dt>chat</dt><dd><a href={`/chat/${j.session_id}`} onClick={link(`/chat/${j.session_id}`)}>open the session</a></dd></>)}
+            {j.parent_id && (<><dt>replay of</dt><dd><a className="touch" href={`/job/${j.parent_id}`} onClick={link(`/job/${j.parent_id}`)}>{shortId(j.parent_id)}</a></dd></>)}
+            {j.session_id && (<><dt>chat</dt><dd><a className="touch" href={`/chat/${j.session_id}`} onClick={link(`/chat/${j.session_id}`)}>open the session</a></dd></>)}
           </dl>
           <h2>usage</h2>
           <dl className="facts">
@@ -212,18 +212,18 @@ function Timeline({ events }: { events: JobEvent[] }) {
 function Siblings({ jobs, current, against }: { jobs: JobView[]; current: string; against?: string }) {
   if (jobs.length <= 1) return <p className="dim">Only this run. Replay it to compare models or parameters.</p>;
   return (
-    <table className="table compact">
+    <table className="table compact stack">
       <thead><tr><th>job</th><th>model</th><th>state</th><th>tokens</th><th /></tr></thead>
       <tbody>
         {jobs.map((s) => (
           <tr key={s.id} className={s.id === current ? "current" : undefined}>
-            <td><a href={`/job/${s.id}`} onClick={link(`/job/${s.id}`)}>{shortId(s.id)}</a>{s.id === current ? " (this)" : ""}</td>
-            <td>{s.model}</td>
-            <td><StateBadge state={s.state} /></td>
-            <td>{num(s.usage?.completion_tokens)}</td>
+            <td data-label="job"><span><a className="touch" href={`/job/${s.id}`} onClick={link(`/job/${s.id}`)}>{shortId(s.id)}</a>{s.id === current ? " (this)" : ""}</span></td>
+            <td data-label="model">{s.model}</td>
+            <td data-label="state"><span><StateBadge state={s.state} /></span></td>
+            <td data-label="tokens">{num(s.usage?.completion_tokens)}</td>
             <td>
               {s.id !== current && (
-                <a href={`/job/${current}?diff=${s.id}`} onClick={link(`/job/${current}?diff=${s.id}`)} aria-current={against === s.id ? "true" : undefined}>
+                <a className="touch" href={`/job/${current}?diff=${s.id}`} onClick={link(`/job/${current}?diff=${s.id}`)} aria-current={against === s.id ? "true" : undefined}>
                   diff
                 </a>
               )}

@@ -1,16 +1,19 @@
 // Every job, live: filters by state, model and skill, multi-select and bulk
-// cancel. The list is virtualised, so 10,000 jobs scroll like 10.
+// cancel. The list is virtualised, so 10,000 jobs scroll like 10. On a
+// phone each row is a card (state, model, age, prompt), checkbox kept.
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { allJobs, api, isFinished, ok, type JobState, type JobView } from "../api/client";
 import { StateBadge } from "../components/StateBadge";
 import { useShortcuts } from "../lib/keys";
 import { ago, num, shortId } from "../lib/format";
+import { useMedia, usePhone } from "../lib/layout";
 import { link, navigate } from "../lib/router";
 
 const STATES: JobState[] = ["queued", "active", "completed", "failed", "cancelled"];
 const POLL_MS = 2000;
-const ROW = 34;
+/** Row heights: a table row, a touch-sized one, a card on a phone. */
+const ROW = { desk: 34, touch: 44, card: 100 };
 
 /** All jobs by id, kept current by polling the unfinished ones. */
 function useAllJobs() {
@@ -120,8 +123,12 @@ export function Queue() {
     return c;
   }, [all]);
 
+  const phone = usePhone();
+  const coarse = useMedia("(pointer: coarse)");
+  const rowHeight = phone ? ROW.card : coarse ? ROW.touch : ROW.desk;
   const scroller = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 4 });
+  const v = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 4 });
+  useEffect(() => v.measure(), [rowHeight, v]);
   const move = (d: number) => {
     const i = Math.min(shown.length - 1, Math.max(0, cursor + d));
     setCursor(i);
@@ -213,15 +220,16 @@ export function Queue() {
       {bulk && <p className="dim" role="status">{bulk}</p>}
       {error && <p className="error" role="alert">{error}</p>}
       <div className="table-head queue-row" role="row">
-        <span>
+        <label className="check">
           <input
             type="checkbox"
             aria-label="select every job shown"
             checked={allShownSelected}
             onChange={() => setSelected(allShownSelected ? new Set() : new Set(shown.map((j) => j.id)))}
           />
-        </span>
-        <span>job</span><span>state</span><span>model</span><span>skills</span><span>created</span><span>tokens</span><span>prompt</span>
+        </label>
+        <span className="q-all" aria-hidden="true">all shown</span>
+        <span>job</span><span>state</span><span>model</span><span className="q-skills">skills</span><span>created</span><span>tokens</span><span>prompt</span>
       </div>
       <div className="scroller queue-list" ref={scroller} data-testid="queue-list" role="grid" aria-rowcount={shown.length}>
         <div style={{ height: v.getTotalSize(), position: "relative" }}>
@@ -234,6 +242,7 @@ export function Queue() {
                 job={j}
                 index={row.index}
                 start={row.start}
+                height={rowHeight}
                 cursor={row.index === cursor}
                 selected={selected.has(j.id)}
                 onCursor={setCursor}
@@ -253,6 +262,7 @@ const Row = memo(function Row({
   job: j,
   index,
   start,
+  height,
   cursor,
   selected,
   onCursor,
@@ -261,6 +271,7 @@ const Row = memo(function Row({
   job: JobView;
   index: number;
   start: number;
+  height: number;
   cursor: boolean;
   selected: boolean;
   onCursor: (i: number) => void;
@@ -273,17 +284,19 @@ const Row = memo(function Row({
       aria-selected={selected}
       data-id={j.id}
       className={`queue-row${cursor ? " cursor" : ""}${selected ? " selected" : ""}`}
-      style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${start}px)` }}
+      style={{ position: "absolute", top: 0, left: 0, right: 0, height, transform: `translateY(${start}px)` }}
       onClick={() => onCursor(index)}
     >
-      <span><input type="checkbox" aria-label={`select job ${shortId(j.id)}`} checked={selected} onChange={() => onToggle(j.id)} /></span>
-      <span><a href={`/job/${j.id}`} onClick={link(`/job/${j.id}`)}>{shortId(j.id)}</a></span>
-      <span><StateBadge state={j.state} /></span>
-      <span className="ellipsis">{j.model}</span>
-      <span className="ellipsis">{(j.skills ?? []).map((s) => s.name).join(", ")}</span>
-      <span className="dim">{ago(j.created_at)}</span>
-      <span>{num(j.usage?.completion_tokens)}</span>
-      <span className="ellipsis dim">{j.prompt.slice(0, 140)}</span>
+      <label className="check">
+        <input type="checkbox" aria-label={`select job ${shortId(j.id)}`} checked={selected} onChange={() => onToggle(j.id)} />
+      </label>
+      <span className="q-id"><a className="touch" href={`/job/${j.id}`} onClick={link(`/job/${j.id}`)}>{shortId(j.id)}</a></span>
+      <span className="q-state"><StateBadge state={j.state} /></span>
+      <span className="q-model ellipsis">{j.model}</span>
+      <span className="q-skills ellipsis">{(j.skills ?? []).map((s) => s.name).join(", ")}</span>
+      <span className="q-age dim">{ago(j.created_at)}</span>
+      <span className="q-tokens">{num(j.usage?.completion_tokens)}{j.usage && <span className="q-unit dim"> tok</span>}</span>
+      <span className="q-prompt ellipsis dim">{j.prompt.slice(0, 140)}</span>
     </div>
   );
 });

@@ -51,15 +51,16 @@ export function Stats() {
       {byModel.length > 0 && (
         <section className="card" aria-label="by model">
           <h2>by model</h2>
-          <table className="table" data-testid="stats-by-model">
+          <table className="table stack" data-testid="stats-by-model">
             <thead>
               <tr><th>model</th><th>jobs</th><th>failed</th><th>cancelled</th><th>prompt tokens</th><th>completion tokens</th></tr>
             </thead>
             <tbody>
               {byModel.map((g) => (
                 <tr key={g.key}>
-                  <td>{g.key}</td><td>{num(g.jobs)}</td><td>{num(g.failed)}</td><td>{num(g.cancelled)}</td>
-                  <td>{num(g.prompt)}</td><td>{num(g.completion)}</td>
+                  <td data-label="model">{g.key}</td><td data-label="jobs">{num(g.jobs)}</td>
+                  <td data-label="failed">{num(g.failed)}</td><td data-label="cancelled">{num(g.cancelled)}</td>
+                  <td data-label="prompt tokens">{num(g.prompt)}</td><td data-label="completion tokens">{num(g.completion)}</td>
                 </tr>
               ))}
             </tbody>
@@ -69,16 +70,17 @@ export function Stats() {
       {rows.length > 0 && (
         <section className="card" aria-label="by model and day">
           <h2>by model and day</h2>
-          <table className="table compact">
+          <table className="table compact stack">
             <thead>
               <tr><th>day</th><th>model</th><th>jobs</th><th>prompt</th><th>completion</th><th>median first token</th><th>median tokens/s</th></tr>
             </thead>
             <tbody>
               {rows.map((r) => (
                 <tr key={`${r.day}-${r.model}`}>
-                  <td>{r.day}</td><td>{r.model}</td><td>{num(r.jobs)}</td><td>{num(r.prompt_tokens)}</td><td>{num(r.completion_tokens)}</td>
-                  <td>{r.median_ttft_ms == null ? "–" : `${num(r.median_ttft_ms, 1)} ms`}</td>
-                  <td>{num(r.median_tokens_per_s, 1)}</td>
+                  <td data-label="day">{r.day}</td><td data-label="model">{r.model}</td><td data-label="jobs">{num(r.jobs)}</td>
+                  <td data-label="prompt">{num(r.prompt_tokens)}</td><td data-label="completion">{num(r.completion_tokens)}</td>
+                  <td data-label="median first token">{r.median_ttft_ms == null ? "–" : `${num(r.median_ttft_ms, 1)} ms`}</td>
+                  <td data-label="median tokens/s">{num(r.median_tokens_per_s, 1)}</td>
                 </tr>
               ))}
             </tbody>
