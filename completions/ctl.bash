@@ -898,7 +898,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__replay)
-            opts="-m -p -f -v -h -V --model --param --follow --home --config --server --json --verbose --help --version"
+            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --follow --home --config --server --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1251,7 +1251,7 @@ _ctl() {
                     return 0
                     ;;
                 --by)
-                    COMPREPLY=($(compgen -W "model day skill" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "model day skill tool" -- "${cur}"))
                     return 0
                     ;;
                 --home)
@@ -1274,7 +1274,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__submit)
-            opts="-m -k -p -f -v -h -V --model --system --skill --param --priority --follow --home --config --server --json --verbose --help --version"
+            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --priority --follow --home --config --server --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1305,6 +1305,18 @@ _ctl() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tools)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool-choice)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -39,7 +39,7 @@ complete -c ctl -n "__fish_ctl_needs_command" -f -a "cancel" -d 'Cancel a job. A
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "replay" -d 'Submit a sibling of a job: the same messages and the same skill snapshots (the exact skill text the original used, not the current files), with `parent_id` set. Prints the new job\'s id.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "diff" -d 'Compare two jobs: a unified diff of their outputs (coloured on a terminal), then a table of what differs in model, parameters, skills and usage.'
-complete -c ctl -n "__fish_ctl_needs_command" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table; or, by tool, the tool calls jobs and MCP clients made.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "skills" -d 'User-authored Agent Skills: folders with a SKILL.md of instructions.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
@@ -55,10 +55,14 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -s m -l model -d 'Model 
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l system -d 'System prompt' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s k -l skill -d 'Skill to run the job with, repeatable (see `ctl skills list`). Its metadata defaults (model, temperature) apply unless set here' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s p -l param -d 'Generation parameter, repeatable: temperature=0.2, max_tokens=500, `stop=["\\n\\n"]`. Values are JSON when they parse as JSON, strings otherwise' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l tool -d 'Tool the model may call, repeatable (see `ctl tools list`). Without it the job gets its skills\' allowed-tools, else `worker.default_tools`' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l tools -d 'Tools as one comma-separated list; `all` is every enabled tool the job\'s skills allow' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l tool-choice -d 'How the model picks tools: auto, none, required or a tool\'s name (that call is forced); a comma-separated list gives one per model call, then auto (e.g. vault_read,none)' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher runs first (default 0); jobs of equal priority run in submit order' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l allow-egress-after-private -d 'Let tools that send data out (fetch, web_search) run after the job has read private data (vault, retrieval). The job records it'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s f -l follow -d 'Stream the output after submitting, like `ctl tail`'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -111,6 +115,7 @@ complete -c ctl -n "__fish_ctl_using_subcommand replay" -s p -l param -d 'Parame
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l reuse-tool-results -d 'Give the model the results the original\'s read-only tool calls (search, fetch, vault, retrieval) got, instead of calling again'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s f -l follow -d 'Stream the replay\'s output after submitting it'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -126,7 +131,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand diff" -s V -l version -d 'Print 
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l since -d 'Only jobs that finished within this long ago: 90m, 36h, 7d, 4w' -r
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l by -d 'How to group' -r -f -a "model\t''
 day\t''
-skill\t''"
+skill\t''
+tool\t'Tool calls per tool (from jobs and MCP clients)'"
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
@@ -310,7 +316,7 @@ complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcom
 complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "replay" -d 'Submit a sibling of a job: the same messages and the same skill snapshots (the exact skill text the original used, not the current files), with `parent_id` set. Prints the new job\'s id.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "diff" -d 'Compare two jobs: a unified diff of their outputs (coloured on a terminal), then a table of what differs in model, parameters, skills and usage.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table; or, by tool, the tool calls jobs and MCP clients made.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "skills" -d 'User-authored Agent Skills: folders with a SKILL.md of instructions.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'

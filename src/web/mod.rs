@@ -16,6 +16,7 @@ mod openai;
 mod sessions;
 mod skills;
 mod system;
+mod tools;
 mod ui;
 
 use std::future::Future;
@@ -120,6 +121,7 @@ impl AppState {
         (name = "jobs", description = "Submit, inspect, steer and stream jobs"),
         (name = "sessions", description = "Chat sessions"),
         (name = "skills", description = "Agent Skills packages jobs can use"),
+        (name = "tools", description = "Tools jobs and MCP clients can call"),
         (name = "system", description = "Health, metrics, models, stats"),
         (name = "auth", description = "Browser login"),
     )
@@ -157,6 +159,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::diff))
         .routes(routes!(skills::list))
         .routes(routes!(skills::show))
+        .routes(routes!(tools::list))
         .routes(routes!(sessions::create, sessions::list))
         .routes(routes!(sessions::show, sessions::delete, sessions::rename))
         .routes(routes!(sessions::send))

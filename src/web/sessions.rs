@@ -156,6 +156,9 @@ pub struct SendBody {
     /// Skills to answer with, by name; their defaults apply unless set here.
     #[serde(default)]
     skills: Vec<String>,
+    /// Tools the model may call, by name (`GET /tools`), or `["all"]`.
+    #[serde(default)]
+    tools: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -201,6 +204,7 @@ pub async fn send(
                 params: body.params,
                 session_id: Some(id.clone()),
                 skills: body.skills,
+                tools: body.tools,
                 ..JobSpec::default()
             };
             let job = l.submit_with(spec, &catalog)?;

@@ -355,6 +355,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `GET /tools`: the enabled tools, sorted by name, with what each touches
+         *     and its limits.
+         */
+        get: operations["list_tools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/whoami": {
         parameters: {
             query?: never;
@@ -462,6 +482,17 @@ export interface components {
             role: components["schemas"]["Role"];
             session_id: string;
         };
+        /** @description The client that sent a job through a compatible API. */
+        ClientInfo: {
+            /** @description `openai` or `ollama`: which API the request came through. */
+            api: string;
+            /** @description The name of the API token it used. */
+            token?: string | null;
+            /** @description The request's `user` field. */
+            user?: string | null;
+            /** @description The client's `User-Agent`. */
+            user_agent?: string | null;
+        };
         CreateBody: {
             title?: string | null;
         };
@@ -523,6 +554,44 @@ export interface components {
             /** @enum {string} */
             type: "token";
         } | {
+            /** @description The model asked to call a tool; written before the call runs. */
+            data: {
+                arguments: Record<string, unknown>;
+                /** @description The call's id, shared with its `tool_result`. */
+                id: string;
+                /**
+                 * Format: int32
+                 * @description Which model round asked for it, from 1.
+                 */
+                round: number;
+                tool: string;
+            };
+            /** @enum {string} */
+            type: "tool_call";
+        } | {
+            /** @description A tool call ended (with a result or an error). */
+            data: {
+                /**
+                 * Format: int64
+                 * @description Size of the whole result, before any cap.
+                 */
+                bytes: number;
+                /** Format: double */
+                duration_ms: number;
+                /** @description Why the call failed or was refused; the model saw this instead. */
+                error?: string | null;
+                id: string;
+                /** @description The result as the model saw it (capped). */
+                result?: string | null;
+                /** @description Taken from an earlier attempt's log instead of calling the tool again. */
+                reused?: boolean;
+                tool: string;
+                /** @description The result was cut to the size cap. */
+                truncated?: boolean;
+            };
+            /** @enum {string} */
+            type: "tool_result";
+        } | {
             /** @description Counts and timings of the attempt that finished. */
             data: components["schemas"]["Usage"];
             /** @enum {string} */
@@ -531,6 +600,8 @@ export interface components {
             /** @description The job completed. */
             data: {
                 finish_reason?: string | null;
+                /** @description Calls of functions the client runs itself, which end the job. */
+                tool_calls?: components["schemas"]["ToolCall"][];
             };
             /** @enum {string} */
             type: "done";
@@ -574,6 +645,11 @@ export interface components {
         };
         /** @description What a client asks for when it submits a job. */
         JobSpec: {
+            /**
+             * @description Lets calls that send data out (fetch, web search) run after the job
+             *     has read private data (vault, retrieval). Off by default.
+             */
+            allow_egress_after_private?: boolean;
             /** @description A whole conversation, oldest first. */
             messages?: components["schemas"]["Message"][] | null;
             /** @description `provider:model`; the configured default when absent. */
@@ -597,6 +673,17 @@ export interface components {
             skills?: string[];
             /** @description A system prompt put before the messages. */
             system?: string | null;
+            /**
+             * @description How the first model call picks tools: `auto` (default), `none`,
+             *     `required`, or a tool's name to force that call.
+             */
+            tool_choice?: string | null;
+            /**
+             * @description Tools the model may call, by name (`ctl tools list`), or `["all"]`
+             *     for every enabled tool the job's skills allow. Without it the job
+             *     gets its skills' `allowed-tools`, else the config's default.
+             */
+            tools?: string[];
         };
         /**
          * @description Where a job is in its life.
@@ -607,6 +694,7 @@ export interface components {
         JobView: {
             /** Format: int32 */
             attempts: number;
+            client?: components["schemas"]["ClientInfo"] | null;
             /** Format: date-time */
             created_at: string;
             error?: string | null;
@@ -628,8 +716,22 @@ export interface components {
             /** Format: date-time */
             started_at?: string | null;
             state: components["schemas"]["JobState"];
+            /** @description Tool calls of the latest attempt, and the time they took. */
+            tool_stats?: components["schemas"]["ToolStats"];
+            /** @description The tools the model could call. */
+            tools?: string[];
             usage?: components["schemas"]["Usage"] | null;
             worker?: string | null;
+        };
+        /** @description A tool's limits, applied by [`Toolbox::call`] around its handler. */
+        Limits: {
+            /** @description Bytes of text handed back; more is cut, and the result says so. */
+            max_output_bytes: number;
+            /**
+             * Format: double
+             * @description Wall-clock time for one call, in seconds.
+             */
+            timeout_secs: number;
         };
         LoginBody: {
             token: string;
@@ -638,6 +740,10 @@ export interface components {
         Message: {
             content: string;
             role: components["schemas"]["Role"];
+            /** @description The call a `tool` message answers. */
+            tool_call_id?: string | null;
+            /** @description The tools an assistant message asked to call. */
+            tool_calls?: components["schemas"]["ToolCall"][];
         };
         ProviderModels: {
             base_url: string;
@@ -658,6 +764,11 @@ export interface components {
             model?: string | null;
             /** @description Parameters that override the original's. */
             params?: Record<string, unknown>;
+            /**
+             * @description Give the model the results the original's read-only tool calls got,
+             *     instead of calling the tools again.
+             */
+            reuse_tool_results?: boolean;
         };
         /**
          * @description Who said a chat message.
@@ -673,6 +784,8 @@ export interface components {
             /** @description Skills to answer with, by name; their defaults apply unless set here. */
             skills?: string[];
             system?: string | null;
+            /** @description Tools the model may call, by name (`GET /tools`), or `["all"]`. */
+            tools?: string[];
         };
         Sent: {
             job_id: string;
@@ -821,6 +934,63 @@ export interface components {
             name: string;
             /** Format: date-time */
             revoked_at?: string | null;
+        };
+        /** @description A model's request to call a tool. */
+        ToolCall: {
+            /** @description The arguments object. */
+            arguments: Record<string, unknown>;
+            /** @description The id the model gave the call (or one ctl made up when it gave none). */
+            id: string;
+            /** @description The tool's name as ctl knows it (`fetch`, `server.tool`). */
+            name: string;
+        };
+        /** @description A tool as listed to models and MCP clients. */
+        ToolInfo: {
+            description: string;
+            /** @description JSON Schema of the arguments object. */
+            input_schema: Record<string, unknown>;
+            /** @description The limits [`Toolbox::call`] applies. */
+            limits: components["schemas"]["Limits"];
+            name: string;
+            traits: components["schemas"]["ToolTraits"];
+        };
+        /** @description How a job used tools in its latest attempt. */
+        ToolStats: {
+            /**
+             * Format: int32
+             * @description Tool calls made.
+             */
+            calls: number;
+            /**
+             * Format: double
+             * @description Wall time spent in tools (calls of one round overlap).
+             */
+            duration_ms: number;
+            /**
+             * Format: int32
+             * @description Calls that failed or were refused.
+             */
+            errors: number;
+        };
+        /**
+         * @description What a tool touches, for the guards of the tool loop (the egress guard
+         *     and the reuse of read-only results after a crash).
+         */
+        ToolTraits: {
+            /** @description It can send data out of the machine (fetch, web search, external servers). */
+            egress: boolean;
+            /** @description It reads the user's private data (vault, retrieval, skill files). */
+            private: boolean;
+            /**
+             * @description Calling it twice changes nothing outside ctl (search, fetch, vault
+             *     reads, retrieval): a recorded result may be reused.
+             */
+            read_only: boolean;
+            /**
+             * @description Its output comes from outside and may carry instructions (fetched
+             *     pages, search results, external servers).
+             */
+            untrusted: boolean;
         };
         /** @description Token counts and timings of one job. */
         Usage: {
@@ -2017,6 +2187,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing, invalid or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the enabled tools */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolInfo"][];
                 };
             };
             /** @description missing, invalid or revoked credentials */
