@@ -294,6 +294,22 @@ fn protocol_versions_are_negotiated_and_stdout_carries_only_the_protocol() {
             "fetch: {hints}"
         );
     }
+    // 2026-07-28 has no initialize: `server/discover`, then requests that
+    // carry the version in `_meta`.
+    let mut s = StdioPeer::start(&env);
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let found = s.request("server/discover", json!({ "_meta": &meta }));
+    let versions = &found["result"]["supportedVersions"];
+    assert_eq!(
+        versions,
+        &json!(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"]),
+        "{found}"
+    );
+    let read = s.request(
+        "tools/call",
+        json!({"name": "vault_read", "arguments": {"path": "notes/a.md"}, "_meta": &meta}),
+    );
+    assert_eq!(read["result"]["content"][0]["text"], "# A\nThe alpha note.\n", "{read}");
     // An unknown tool is a protocol error; a refused call is a tool error.
     let mut s = StdioPeer::start(&env);
     s.initialize("2025-11-25");
