@@ -315,23 +315,21 @@ impl Toolbox {
     /// truncated result says so), runs it and records the call. Cancel-safe:
     /// dropping the future stops the tool.
     pub async fn call(&self, name: &str, args: serde_json::Value) -> Result<ToolOutput, ToolError> {
-        let started = Instant::now();
-        let args_sha256 = record::args_hash(&args);
+        let mut pending = self.recorder.clone().map(|recorder| Pending {
+            recorder,
+            started: Instant::now(),
+            // A client can name any tool; keep what is recorded short.
+            tool: name.chars().take(64).collect(),
+            args_sha256: record::args_hash(&args),
+            done: false,
+        });
         let result = self.run(name, args).await;
-        if let Some(recorder) = &self.recorder {
-            let rec = CallRecord {
-                ts: jiff::Timestamp::now(),
-                // A client can name any tool; keep what is recorded short.
-                tool: name.chars().take(64).collect(),
-                args_sha256,
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                outcome: match &result {
-                    Ok(_) => "ok",
-                    Err(e) => e.outcome(),
-                },
-                bytes: result.as_ref().map_or(0, |o| o.text.len() as u64),
+        if let Some(p) = &mut pending {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(e) => e.outcome(),
             };
-            let recorder = recorder.clone();
+            let (recorder, rec) = p.finish(outcome, result.as_ref().map_or(0, |o| o.text.len() as u64));
             if let Err(e) = tokio::task::spawn_blocking(move || recorder.record(&rec)).await {
                 tracing::warn!("recording a tool call failed: {e}");
             }
@@ -353,6 +351,44 @@ impl Toolbox {
             .await
             .map_err(|_| ToolError::Timeout(timeout.as_millis() as u64))??;
         Ok(cap_output(out, limits.max_output_bytes))
+    }
+}
+
+/// A call being made, to be recorded when it ends, or as `cancelled` when
+/// its future is dropped first.
+struct Pending {
+    recorder: Arc<dyn Recorder>,
+    started: Instant,
+    tool: String,
+    args_sha256: String,
+    done: bool,
+}
+
+impl Pending {
+    fn finish(&mut self, outcome: &'static str, bytes: u64) -> (Arc<dyn Recorder>, CallRecord) {
+        self.done = true;
+        let rec = CallRecord {
+            ts: jiff::Timestamp::now(),
+            tool: std::mem::take(&mut self.tool),
+            args_sha256: std::mem::take(&mut self.args_sha256),
+            duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            outcome,
+            bytes,
+        };
+        (self.recorder.clone(), rec)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // A finished call has been recorded; one whose future was dropped
+        // mid-call is recorded now, as cancelled.
+        if !self.done
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let (recorder, rec) = self.finish("cancelled", 0);
+            rt.spawn_blocking(move || recorder.record(&rec));
+        }
     }
 }
 
