@@ -204,7 +204,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// The enabled tools, built from the config. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Toolbox {
-    tools: Arc<BTreeMap<String, Arc<dyn Tool>>>,
+    /// Each tool with its description, made once.
+    tools: Arc<BTreeMap<String, (Arc<dyn Tool>, ToolInfo)>>,
     disabled: Arc<Vec<String>>,
     recorder: Option<Arc<dyn Recorder>>,
 }
@@ -279,7 +280,10 @@ impl ToolboxBuilder<'_> {
         list.extend(self.extra);
         let tools = list
             .into_iter()
-            .map(|t| (t.info().name, t))
+            .map(|t| {
+                let info = t.info();
+                (info.name.clone(), (t, info))
+            })
             .filter(|(name, _)| !cfg.disabled.contains(name))
             .collect();
         Ok(Toolbox { tools: Arc::new(tools), disabled: Arc::new(cfg.disabled.clone()), recorder: None })
@@ -304,11 +308,11 @@ impl Toolbox {
 
     /// The enabled tools, sorted by name.
     pub fn list(&self) -> Vec<ToolInfo> {
-        self.tools.values().map(|t| t.info()).collect()
+        self.tools.values().map(|(_, info)| info.clone()).collect()
     }
 
     pub fn info(&self, name: &str) -> Option<ToolInfo> {
-        self.tools.get(name).map(|t| t.info())
+        self.tools.get(name).map(|(_, info)| info.clone())
     }
 
     /// Validates `args`, applies the tool's limits (timeout, output cap: a
@@ -338,14 +342,14 @@ impl Toolbox {
     }
 
     async fn run(&self, name: &str, args: serde_json::Value) -> Result<ToolOutput, ToolError> {
-        let Some(tool) = self.tools.get(name) else {
+        let Some((tool, info)) = self.tools.get(name) else {
             return Err(if self.disabled.iter().any(|d| d == name) {
                 ToolError::Disabled(name.to_owned())
             } else {
                 ToolError::Unknown(name.to_owned())
             });
         };
-        let limits = tool.info().limits;
+        let limits = info.limits;
         let timeout = Duration::from_secs_f64(limits.timeout_secs);
         let out = tokio::time::timeout(timeout, tool.call(args))
             .await
