@@ -418,6 +418,19 @@ async fn mcp_over_http_checks_auth_origin_host_rate_and_sessions() {
     let r = post_mcp(&srv, &[("authorization", &bearer)], &init).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "a third session past max_sessions = 2");
     assert!(r.text().await.unwrap().contains("max_sessions"));
+    // The 2026-07-28 revision has no sessions: the cap does not apply.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": meta}});
+    let r = post_mcp(
+        &srv,
+        &[("authorization", &bearer), ("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")],
+        &list,
+    )
+    .await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("vault_read"), "{text}");
 
     // Six requests a minute per token: the seventh waits.
     let mut statuses = Vec::new();
