@@ -10,7 +10,7 @@ CREATE TABLE tool_calls (
     -- SHA-256 of the arguments as canonical JSON (sorted keys), lowercase hex.
     args_sha256 TEXT NOT NULL,
     duration_ms REAL NOT NULL,
-    -- ok | invalid | refused | timeout | error | unknown | disabled
+    -- ok | invalid | refused | timeout | error | unknown | disabled | cancelled
     outcome     TEXT NOT NULL,
     -- Bytes of text returned.
     bytes       INTEGER NOT NULL,

@@ -10,7 +10,7 @@
 //! Environment: `CTL_BENCH_DIR` (where data directories go, default
 //! `target/bench/work`), `CTL_BENCH_OUT` (default `target/bench`),
 //! `CTL_BENCH_ONLY` (comma-separated sections: queue, pickup, append, ttft,
-//! gateway, fanout, up, recovery, llm), `CTL_BENCH_WRAP` (a profiler command every
+//! gateway, fanout, up, recovery, tools, llm), `CTL_BENCH_WRAP` (a profiler command every
 //! `ctl` process runs under), and `CTL_BENCH_LLM_URL` (+
 //! `CTL_BENCH_LLM_MODEL`, default `tiny`): an OpenAI-compatible server's
 //! `/v1` URL for the rows against a real model.
@@ -21,6 +21,7 @@ mod queue;
 mod recovery;
 mod report;
 mod stream;
+mod tools;
 mod up;
 mod upstream;
 mod util;
@@ -80,6 +81,10 @@ fn main() {
     if wanted("recovery") {
         section("recovery_10k_ms");
         recovery::bench(&mut report, &url, 5, 10_000);
+    }
+    if wanted("tools") {
+        section("mcp_call_overhead_p50_ms, run_code_overhead_p50_ms, fetch_ratio");
+        tools::bench(&mut report, &url, pick(100, 300));
     }
     match std::env::var("CTL_BENCH_LLM_URL") {
         Ok(llm) if wanted("llm") => {

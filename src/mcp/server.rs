@@ -142,10 +142,18 @@ impl ServerHandler for CtlMcp {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.map_or(serde_json::Value::Null, serde_json::Value::Object);
-        match self.toolbox.call(&request.name, args).await {
+        // rmcp signals a client's cancel through the token; dropping the call
+        // stops the tool (a sandbox is killed, a request dropped).
+        let result = tokio::select! {
+            r = self.toolbox.call(&request.name, args) => r,
+            () = context.ct.cancelled() => {
+                return Err(ErrorData::internal_error("the call was cancelled", None));
+            }
+        };
+        match result {
             Ok(out) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(out.text)]);
                 result.structured_content = out.structured;

@@ -16,7 +16,7 @@ pub struct ToolCallRow {
     /// SHA-256 of the arguments (canonical JSON), lowercase hex.
     pub args_sha256: String,
     pub duration_ms: f64,
-    /// `ok`, or why not: `invalid`, `refused`, `timeout`, `error`, `unknown`, `disabled`.
+    /// `ok`, or why not: `invalid`, `refused`, `timeout`, `error`, `unknown`, `disabled`, `cancelled`.
     pub outcome: String,
     /// Bytes of text returned.
     pub bytes: u64,

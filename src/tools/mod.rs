@@ -204,7 +204,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// The enabled tools, built from the config. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Toolbox {
-    tools: Arc<BTreeMap<String, Arc<dyn Tool>>>,
+    /// Each tool with its description, made once.
+    tools: Arc<BTreeMap<String, (Arc<dyn Tool>, ToolInfo)>>,
     disabled: Arc<Vec<String>>,
     recorder: Option<Arc<dyn Recorder>>,
 }
@@ -279,7 +280,10 @@ impl ToolboxBuilder<'_> {
         list.extend(self.extra);
         let tools = list
             .into_iter()
-            .map(|t| (t.info().name, t))
+            .map(|t| {
+                let info = t.info();
+                (info.name.clone(), (t, info))
+            })
             .filter(|(name, _)| !cfg.disabled.contains(name))
             .collect();
         Ok(Toolbox { tools: Arc::new(tools), disabled: Arc::new(cfg.disabled.clone()), recorder: None })
@@ -304,34 +308,32 @@ impl Toolbox {
 
     /// The enabled tools, sorted by name.
     pub fn list(&self) -> Vec<ToolInfo> {
-        self.tools.values().map(|t| t.info()).collect()
+        self.tools.values().map(|(_, info)| info.clone()).collect()
     }
 
     pub fn info(&self, name: &str) -> Option<ToolInfo> {
-        self.tools.get(name).map(|t| t.info())
+        self.tools.get(name).map(|(_, info)| info.clone())
     }
 
     /// Validates `args`, applies the tool's limits (timeout, output cap: a
     /// truncated result says so), runs it and records the call. Cancel-safe:
     /// dropping the future stops the tool.
     pub async fn call(&self, name: &str, args: serde_json::Value) -> Result<ToolOutput, ToolError> {
-        let started = Instant::now();
-        let args_sha256 = record::args_hash(&args);
+        let mut pending = self.recorder.clone().map(|recorder| Pending {
+            recorder,
+            started: Instant::now(),
+            // A client can name any tool; keep what is recorded short.
+            tool: name.chars().take(64).collect(),
+            args_sha256: record::args_hash(&args),
+            done: false,
+        });
         let result = self.run(name, args).await;
-        if let Some(recorder) = &self.recorder {
-            let rec = CallRecord {
-                ts: jiff::Timestamp::now(),
-                // A client can name any tool; keep what is recorded short.
-                tool: name.chars().take(64).collect(),
-                args_sha256,
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                outcome: match &result {
-                    Ok(_) => "ok",
-                    Err(e) => e.outcome(),
-                },
-                bytes: result.as_ref().map_or(0, |o| o.text.len() as u64),
+        if let Some(p) = &mut pending {
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(e) => e.outcome(),
             };
-            let recorder = recorder.clone();
+            let (recorder, rec) = p.finish(outcome, result.as_ref().map_or(0, |o| o.text.len() as u64));
             if let Err(e) = tokio::task::spawn_blocking(move || recorder.record(&rec)).await {
                 tracing::warn!("recording a tool call failed: {e}");
             }
@@ -340,19 +342,57 @@ impl Toolbox {
     }
 
     async fn run(&self, name: &str, args: serde_json::Value) -> Result<ToolOutput, ToolError> {
-        let Some(tool) = self.tools.get(name) else {
+        let Some((tool, info)) = self.tools.get(name) else {
             return Err(if self.disabled.iter().any(|d| d == name) {
                 ToolError::Disabled(name.to_owned())
             } else {
                 ToolError::Unknown(name.to_owned())
             });
         };
-        let limits = tool.info().limits;
+        let limits = info.limits;
         let timeout = Duration::from_secs_f64(limits.timeout_secs);
         let out = tokio::time::timeout(timeout, tool.call(args))
             .await
             .map_err(|_| ToolError::Timeout(timeout.as_millis() as u64))??;
         Ok(cap_output(out, limits.max_output_bytes))
+    }
+}
+
+/// A call being made, to be recorded when it ends, or as `cancelled` when
+/// its future is dropped first.
+struct Pending {
+    recorder: Arc<dyn Recorder>,
+    started: Instant,
+    tool: String,
+    args_sha256: String,
+    done: bool,
+}
+
+impl Pending {
+    fn finish(&mut self, outcome: &'static str, bytes: u64) -> (Arc<dyn Recorder>, CallRecord) {
+        self.done = true;
+        let rec = CallRecord {
+            ts: jiff::Timestamp::now(),
+            tool: std::mem::take(&mut self.tool),
+            args_sha256: std::mem::take(&mut self.args_sha256),
+            duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            outcome,
+            bytes,
+        };
+        (self.recorder.clone(), rec)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // A finished call has been recorded; one whose future was dropped
+        // mid-call is recorded now, as cancelled.
+        if !self.done
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let (recorder, rec) = self.finish("cancelled", 0);
+            rt.spawn_blocking(move || recorder.record(&rec));
+        }
     }
 }
 

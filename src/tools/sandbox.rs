@@ -285,6 +285,8 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
     let started = Instant::now();
     let mut child =
         cmd.spawn().map_err(|e| SandboxError::Unavailable(format!("cannot run {}: {e}", bwrap.display())))?;
+    // Dropping this before bwrap is reaped (the call was cancelled) kills the sandbox.
+    let mut teardown = Teardown(child.id());
     if let (Some(mut stdin), Some(input)) = (child.stdin.take(), program.stdin) {
         // A program that never reads its input must not block us: write in the background.
         tokio::spawn(async move {
@@ -317,10 +319,12 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
         }
     }
     if ended.is_some() {
-        let _ = child.start_kill();
+        kill_sandbox(child.id());
     }
     let status =
         child.wait().await.map_err(|e| SandboxError::Failed(format!("waiting for the sandbox: {e}")))?;
+    // Reaped: the pid may be reused from now on.
+    teardown.0 = None;
     // The pipes close once every process of the sandbox is gone. A killed
     // pid namespace is torn down by the kernel, which takes a moment with
     // many processes: wait a little for the rest of the output, no longer.
@@ -371,6 +375,34 @@ pub async fn run(cfg: &RunCodeConfig, program: Program) -> Result<Report, Sandbo
         duration_ms: started.elapsed().as_millis() as u64,
         landlock,
     })
+}
+
+/// Kills a sandbox: the namespace's init (bwrap's child), which takes every
+/// process of the pid namespace with it, then bwrap itself. Killing bwrap
+/// alone is not enough: its child drops the parent-death signal when it
+/// changes user inside the namespace.
+fn kill_sandbox(bwrap: Option<u32>) {
+    use rustix::process::{Pid, Signal, kill_process};
+    let Some(pid) = bwrap else { return };
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    for child in children.split_whitespace().filter_map(|c| c.parse::<i32>().ok()) {
+        if let Some(child) = Pid::from_raw(child) {
+            let _ = kill_process(child, Signal::KILL);
+        }
+    }
+    if let Some(pid) = Pid::from_raw(pid as i32) {
+        let _ = kill_process(pid, Signal::KILL);
+    }
+}
+
+/// Kills the sandbox when dropped while bwrap (our child, not yet reaped,
+/// so its pid cannot have been reused) is still there.
+struct Teardown(Option<u32>);
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        kill_sandbox(self.0);
+    }
 }
 
 /// Output read so far, and whether more was cut off.

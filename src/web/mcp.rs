@@ -153,8 +153,12 @@ pub async fn guard_limits(State(state): State<AppState>, req: Request, next: Nex
         resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(wait.max(1)));
         return resp;
     }
+    // A POST without a session opens one, unless it speaks 2026-07-28,
+    // which has no sessions.
+    let stateless =
+        req.headers().get("mcp-protocol-version").is_some_and(|v| v.as_bytes() >= b"2026-07-28".as_slice());
     let opens_session =
-        req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER);
+        req.method() == axum::http::Method::POST && !req.headers().contains_key(SESSION_HEADER) && !stateless;
     if opens_session && mcp.sessions.sessions.read().await.len() >= mcp.config.max_sessions {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

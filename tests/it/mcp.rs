@@ -294,6 +294,22 @@ fn protocol_versions_are_negotiated_and_stdout_carries_only_the_protocol() {
             "fetch: {hints}"
         );
     }
+    // 2026-07-28 has no initialize: `server/discover`, then requests that
+    // carry the version in `_meta`.
+    let mut s = StdioPeer::start(&env);
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let found = s.request("server/discover", json!({ "_meta": &meta }));
+    let versions = &found["result"]["supportedVersions"];
+    assert_eq!(
+        versions,
+        &json!(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"]),
+        "{found}"
+    );
+    let read = s.request(
+        "tools/call",
+        json!({"name": "vault_read", "arguments": {"path": "notes/a.md"}, "_meta": &meta}),
+    );
+    assert_eq!(read["result"]["content"][0]["text"], "# A\nThe alpha note.\n", "{read}");
     // An unknown tool is a protocol error; a refused call is a tool error.
     let mut s = StdioPeer::start(&env);
     s.initialize("2025-11-25");
@@ -402,6 +418,19 @@ async fn mcp_over_http_checks_auth_origin_host_rate_and_sessions() {
     let r = post_mcp(&srv, &[("authorization", &bearer)], &init).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "a third session past max_sessions = 2");
     assert!(r.text().await.unwrap().contains("max_sessions"));
+    // The 2026-07-28 revision has no sessions: the cap does not apply.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": meta}});
+    let r = post_mcp(
+        &srv,
+        &[("authorization", &bearer), ("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")],
+        &list,
+    )
+    .await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("vault_read"), "{text}");
 
     // Six requests a minute per token: the seventh waits.
     let mut statuses = Vec::new();
@@ -452,4 +481,70 @@ fn ctl_mcp_http_serves_only_mcp_behind_the_token() {
     let _ = child.kill();
     let _ = child.wait();
     std::thread::sleep(Duration::from_millis(10));
+}
+
+/// Processes on the host whose command line holds `needle`.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(needle))
+        .count()
+}
+
+fn wait_until_gone(needle: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while processes_with(needle) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes with {needle} still running after {secs} s: {:?}",
+            std::process::Command::new("ps").args(["-eo", "pid,ppid,stat,args"]).output().map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.contains(needle))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_until_running(needle: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while processes_with(needle) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the sandbox with {needle} never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_cancelled_call_kills_its_sandbox() {
+    let env = env("[tools.run_code]\ntimeout_secs = 60\n");
+    let mut s = StdioPeer::start(&env);
+    s.initialize("2025-11-25");
+    s.send(&json!({"jsonrpc": "2.0", "id": 99, "method": "tools/call",
+                   "params": {"name": "run_code", "arguments": {"code": "import time # cancel-marker-4242\ntime.sleep(60)"}}}));
+    wait_until_running("cancel-marker-4242");
+    s.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99, "reason": "test"}}));
+    wait_until_gone("cancel-marker-4242", 10);
+    // The server goes on serving.
+    let tools = s.request("tools/list", json!({}));
+    assert!(tools["result"]["tools"].is_array(), "{tools}");
+}
+
+#[test]
+fn a_sandbox_outlives_a_killed_ctl_by_its_wall_clock_at_most() {
+    let env = env("[tools.run_code]\ntimeout_secs = 2\n");
+    let mut s = StdioPeer::start(&env);
+    s.initialize("2025-11-25");
+    s.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                   "params": {"name": "run_code", "arguments": {"code": "import time # orphan-marker-5151\ntime.sleep(60)"}}}));
+    wait_until_running("orphan-marker-5151");
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    // The helper inside kills the program at the wall clock (2 s + 1 s).
+    wait_until_gone("orphan-marker-5151", 15);
 }
