@@ -16,6 +16,9 @@ _ctl() {
             ",$1")
                 cmd="ctl"
                 ;;
+            ctl,alerts)
+                cmd="ctl__subcmd__alerts"
+                ;;
             ctl,cancel)
                 cmd="ctl__subcmd__cancel"
                 ;;
@@ -70,6 +73,21 @@ _ctl() {
             ctl,worker)
                 cmd="ctl__subcmd__worker"
                 ;;
+            ctl__subcmd__alerts,help)
+                cmd="ctl__subcmd__alerts__subcmd__help"
+                ;;
+            ctl__subcmd__alerts,test)
+                cmd="ctl__subcmd__alerts__subcmd__test"
+                ;;
+            ctl__subcmd__alerts__subcmd__help,help)
+                cmd="ctl__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
+            ctl__subcmd__alerts__subcmd__help,test)
+                cmd="ctl__subcmd__alerts__subcmd__help__subcmd__test"
+                ;;
+            ctl__subcmd__help,alerts)
+                cmd="ctl__subcmd__help__subcmd__alerts"
+                ;;
             ctl__subcmd__help,cancel)
                 cmd="ctl__subcmd__help__subcmd__cancel"
                 ;;
@@ -123,6 +141,9 @@ _ctl() {
                 ;;
             ctl__subcmd__help,worker)
                 cmd="ctl__subcmd__help__subcmd__worker"
+                ;;
+            ctl__subcmd__help__subcmd__alerts,test)
+                cmd="ctl__subcmd__help__subcmd__alerts__subcmd__test"
                 ;;
             ctl__subcmd__help__subcmd__skills,list)
                 cmd="ctl__subcmd__help__subcmd__skills__subcmd__list"
@@ -206,8 +227,102 @@ _ctl() {
 
     case "${cmd}" in
         ctl)
-            opts="-v -h -V --home --config --server --json --verbose --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help"
+            opts="-v -h -V --home --config --server --json --verbose --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts)
+            opts="-v -h -V --home --config --server --json --verbose --help --version test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__help)
+            opts="test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__test)
+            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -344,8 +459,36 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help)
-            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor completions man help"
+            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__alerts)
+            opts="test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__alerts__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -64,6 +64,7 @@ pub enum Command {
     Up(cmd::up::UpArgs),
     Token(cmd::token::TokenArgs),
     Doctor(cmd::doctor::DoctorArgs),
+    Alerts(cmd::alerts::AlertsArgs),
     Completions(cmd::completions::CompletionsArgs),
     Man(cmd::man::ManArgs),
 }
@@ -88,6 +89,7 @@ impl Cli {
             Command::Up(a) => a.run(&ctx).await,
             Command::Token(a) => a.run(&ctx).await,
             Command::Doctor(a) => a.run(&ctx).await,
+            Command::Alerts(a) => a.run(&ctx).await,
             Command::Completions(a) => a.run(),
             Command::Man(a) => a.run(),
         }

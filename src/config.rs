@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Top-level keys the environment may override; other `CTL_` variables
 /// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
 const ENV_KEYS: &[&str] =
-    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp"];
+    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp", "alerts"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -43,6 +43,8 @@ pub struct Config {
     pub skills: SkillsConfig,
     /// Markdown vaults for retrieval and the vault tools.
     pub rag: RagConfig,
+    /// What `ctl serve` alerts on, and how often.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
@@ -141,6 +143,7 @@ impl Default for Config {
             prices: BTreeMap::new(),
             skills: SkillsConfig::default(),
             rag: RagConfig::default(),
+            alerts: crate::alerts::AlertsConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -196,18 +199,20 @@ impl ProviderConfig {
         }
     }
 
-    /// The API key from the named variable or file, if one is configured.
+    /// The API key from the named variable (or the file its `_FILE`
+    /// variable names) or from `api_key_file`, if one is configured.
     pub fn api_key(&self) -> Result<Option<String>, String> {
         if let Some(var) = &self.api_key_env {
-            return match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
-                _ => Err(format!("the API key variable {var} is not set")),
+            return match crate::secrets::from_env(var) {
+                Ok(Some(key)) => Ok(Some(key.expose().to_owned())),
+                Ok(None) => Err(format!("the API key variable {var} (or {var}_FILE) is not set")),
+                Err(e) => Err(e.to_string()),
             };
         }
         if let Some(path) = &self.api_key_file {
             let path = expand_tilde(path);
             return std::fs::read_to_string(&path)
-                .map(|s| Some(s.trim().to_owned()))
+                .map(|s| Some(crate::secrets::Secret::new(s.trim()).expose().to_owned()))
                 .map_err(|e| format!("cannot read API key file {}: {e}", path.display()));
         }
         Ok(None)
@@ -337,6 +342,7 @@ impl Config {
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
         }
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! contract between those parts is the data directory: see [`home`],
 //! [`queue`] and [`events`].
 
+pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod client;
@@ -17,6 +18,7 @@ pub mod home;
 pub mod jobs;
 pub mod provider;
 pub mod queue;
+pub mod secrets;
 pub mod skills;
 pub mod stats;
 pub mod store;

@@ -42,7 +42,8 @@ impl UpArgs {
         let addr = listener.local_addr()?;
         let worker = Worker::new(local.clone(), self.concurrency)?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let state = AppState::new(local, stop_rx.clone());
+        let state = AppState::new(local.clone(), stop_rx.clone());
+        tokio::spawn(crate::alerts::run(local, format!("http://{addr}"), state.health(), stop_rx.clone()));
         println!("ctl is up: open http://{addr}/login?token={token}");
         let mut worker_stop = stop_rx;
         let worker_task = tokio::spawn(worker.run(async move {

@@ -14,9 +14,12 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use crate::api::{JobState, JobView, Usage};
 
+mod failures;
 mod sessions;
 mod stats;
 mod tokens;
+
+pub use failures::Failure;
 
 pub use sessions::{ChatMessage, SessionSummary};
 pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};

@@ -42,6 +42,7 @@ struct Inner {
     hub: Arc<Hub>,
     shutdown: watch::Receiver<bool>,
     started: std::time::Instant,
+    health: crate::alerts::Health,
 }
 
 impl AppState {
@@ -49,12 +50,28 @@ impl AppState {
     pub fn new(local: Local, shutdown: watch::Receiver<bool>) -> Self {
         let hub = Hub::new(local.home.events_dir());
         let skills = LiveCatalog::start(crate::skills::search_path(&local.config));
-        Self { inner: Arc::new(Inner { local, skills, hub, shutdown, started: std::time::Instant::now() }) }
+        let health = crate::alerts::Health::default();
+        Self {
+            inner: Arc::new(Inner {
+                local,
+                skills,
+                hub,
+                shutdown,
+                started: std::time::Instant::now(),
+                health,
+            }),
+        }
     }
 
     /// The skills as of now (reloaded when their files change).
     pub fn skills(&self) -> Arc<Catalog> {
         self.inner.skills.current()
+    }
+
+    /// The watched providers' reachability, kept by the alert loop
+    /// ([`crate::alerts::run`]) and shown in `/metrics`.
+    pub fn health(&self) -> crate::alerts::Health {
+        self.inner.health.clone()
     }
 
     pub fn local(&self) -> &Local {

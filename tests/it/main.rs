@@ -1,6 +1,7 @@
 //! Integration tests: the real `ctl` binary against a real LLM server
 //! (llama.cpp through llama-cpp-python), with real processes killed for real.
 
+mod alerts;
 mod api;
 mod cli;
 mod crash;

@@ -2,6 +2,7 @@
 //! test LLM server, and the `ctl` binary driven the way a user drives it.
 
 pub mod llm;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
