@@ -227,7 +227,7 @@ _ctl() {
 
     case "${cmd}" in
         ctl)
-            opts="-v -h -V --home --config --server --json --verbose --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor alerts completions man help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token doctor alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -245,6 +245,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -253,7 +257,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__alerts)
-            opts="-v -h -V --home --config --server --json --verbose --help --version test help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,6 +273,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -321,7 +329,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__alerts__subcmd__test)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +347,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -347,7 +359,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__cancel)
-            opts="-v -h -V --wait --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --wait --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +381,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -377,7 +393,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__completions)
-            opts="-v -h -V --home --config --server --json --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -393,6 +409,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -403,7 +423,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__diff)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,6 +441,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -429,7 +453,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__doctor)
-            opts="-v -h -V --timeout --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --timeout --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,6 +473,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -851,7 +879,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__jobs)
-            opts="-s -n -v -h -V --state --limit --home --config --server --json --verbose --help --version"
+            opts="-s -n -v -h -V --state --limit --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,6 +913,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -893,7 +925,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__man)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,6 +943,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -919,7 +955,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__replay)
-            opts="-m -p -f -v -h -V --model --param --follow --home --config --server --json --verbose --help --version"
+            opts="-m -p -f -v -h -V --model --param --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,6 +989,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -961,7 +1001,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__retry)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -979,6 +1019,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -987,7 +1031,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__serve)
-            opts="-v -h -V --listen --openapi --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --listen --openapi --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1009,6 +1053,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1017,7 +1065,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__show)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1033,6 +1081,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1043,7 +1095,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills)
-            opts="-v -h -V --home --config --server --json --verbose --help --version list show new validate help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list show new validate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,6 +1111,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1153,7 +1209,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__list)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1171,6 +1227,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1179,7 +1239,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__new)
-            opts="-v -h -V --dir --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --dir --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1201,6 +1261,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1209,7 +1273,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__show)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1225,6 +1289,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1235,7 +1303,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__validate)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1253,6 +1321,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1261,7 +1333,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__stats)
-            opts="-v -h -V --since --by --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --since --by --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1287,6 +1359,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1295,7 +1371,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__submit)
-            opts="-m -k -p -f -v -h -V --model --system --skill --param --priority --follow --home --config --server --json --verbose --help --version"
+            opts="-m -k -p -f -v -h -V --model --system --skill --param --priority --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1345,6 +1421,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1353,7 +1433,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tail)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1369,6 +1449,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1379,7 +1463,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token)
-            opts="-v -h -V --home --config --server --json --verbose --help --version create list revoke help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1397,6 +1481,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1405,7 +1493,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__create)
-            opts="-v -h -V --name --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --name --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1425,6 +1513,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1505,7 +1597,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__list)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1521,6 +1613,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1531,7 +1627,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__revoke)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1549,6 +1645,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1557,7 +1657,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__up)
-            opts="-c -v -h -V --listen --concurrency --home --config --server --json --verbose --help --version"
+            opts="-c -v -h -V --listen --concurrency --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1587,6 +1687,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1595,7 +1699,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__worker)
-            opts="-c -v -h -V --concurrency --home --config --server --json --verbose --help --version"
+            opts="-c -v -h -V --concurrency --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1619,6 +1723,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ctl_global_optspecs
-    string join \n home= config= server= json v/verbose h/help V/version
+    string join \n home= config= server= json v/verbose log-format= h/help V/version
 end
 
 function __fish_ctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c ctl -n "__fish_ctl_needs_command" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_needs_command" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_needs_command" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_needs_command" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_needs_command" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -58,6 +60,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s f -l follow -d 'Stream the output after submitting, like `ctl tail`'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -66,6 +70,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -79,6 +85,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s n -l limit -d 'At most 
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -86,6 +94,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s V -l version -d 'Print 
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand show" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -94,6 +104,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l wait -d 'Seconds to w
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -101,6 +113,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -110,6 +124,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand replay" -s p -l param -d 'Parame
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s f -l follow -d 'Stream the replay\'s output after submitting it'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -118,6 +134,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand replay" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -129,6 +147,8 @@ skill\t''"
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -136,6 +156,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand stats" -s V -l version -d 'Print
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -148,6 +170,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subc
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -155,6 +179,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcomma
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -163,6 +189,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcomma
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -170,6 +198,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcomma
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -183,6 +213,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand worker" -s c -l concurrency -d '
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -191,6 +223,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand serve" -l listen -d 'Address to 
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l openapi -d 'Print the API\'s OpenAPI 3 document (JSON) and exit, e.g. to generate a client'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -201,6 +235,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand up" -s c -l concurrency -d 'Jobs
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand up" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -208,6 +244,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand up" -s V -l version -d 'Print ve
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -220,23 +258,29 @@ complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcomman
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a token and print it (once) on stdout'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List tokens (never their secrets)'
@@ -246,6 +290,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l timeout -d 'Seconds t
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -253,6 +299,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -262,15 +310,19 @@ complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subc
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test message to every configured destination; exits non-zero when none is configured or one fails'
 complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -278,6 +330,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand completions" -s V -l version -d 
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand man" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -45,6 +45,16 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text, or as JSON objects that carry trace and span ids.
+    #[arg(
+        long,
+        global = true,
+        env = "CTL_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text",
+        ignore_case = true
+    )]
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,8 +12,19 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys the environment may override; other `CTL_` variables
 /// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
-const ENV_KEYS: &[&str] =
-    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp", "alerts"];
+const ENV_KEYS: &[&str] = &[
+    "default_model",
+    "providers",
+    "worker",
+    "home",
+    "prices",
+    "skills",
+    "rag",
+    "tools",
+    "mcp",
+    "alerts",
+    "telemetry",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -45,6 +56,8 @@ pub struct Config {
     pub rag: RagConfig,
     /// What `ctl serve` alerts on, and how often.
     pub alerts: crate::alerts::AlertsConfig,
+    /// Where traces go (the standard `OTEL_*` variables win).
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 /// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
@@ -144,6 +157,7 @@ impl Default for Config {
             skills: SkillsConfig::default(),
             rag: RagConfig::default(),
             alerts: crate::alerts::AlertsConfig::default(),
+            telemetry: crate::telemetry::TelemetryConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -177,6 +191,13 @@ pub struct ProviderConfig {
     /// Longest silence allowed in a response stream.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: f64,
+    /// Requests in flight at once, across every worker on the host; jobs
+    /// wait for a slot (see [`crate::limits`]).
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// Requests started per minute, across every worker on the host.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
 }
 
 fn default_connect_timeout() -> f64 {
@@ -196,6 +217,8 @@ impl ProviderConfig {
             api_key_file: None,
             connect_timeout_secs: default_connect_timeout(),
             idle_timeout_secs: default_idle_timeout(),
+            max_concurrency: None,
+            requests_per_minute: None,
         }
     }
 
@@ -327,6 +350,11 @@ impl Config {
             if name.is_empty() || name.contains(':') {
                 return Err(ConfigError::Invalid(format!(
                     "provider name {name:?} must be non-empty and contain no ':'"
+                )));
+            }
+            if p.max_concurrency == Some(0) || p.requests_per_minute == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "provider {name}: max_concurrency and requests_per_minute must be at least 1"
                 )));
             }
             if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {

@@ -45,6 +45,14 @@ impl UpArgs {
         let state = AppState::new(local.clone(), stop_rx.clone());
         tokio::spawn(crate::alerts::run(local, format!("http://{addr}"), state.health(), stop_rx.clone()));
         println!("ctl is up: open http://{addr}/login?token={token}");
+        // No model server? Say so now, not at the first chat (without
+        // holding up the server meanwhile).
+        let config = state.local().config.clone();
+        tokio::spawn(async move {
+            if let Some(hint) = crate::firstrun::check(&config, std::time::Duration::from_secs(3)).await {
+                println!("\n{hint}");
+            }
+        });
         let mut worker_stop = stop_rx;
         let worker_task = tokio::spawn(worker.run(async move {
             let _ = worker_stop.wait_for(|s| *s).await;

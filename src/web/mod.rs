@@ -84,7 +84,10 @@ impl AppState {
         f: impl FnOnce(&Local) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || f(&state.inner.local)).await?
+        // The request's span goes along, so a job submitted from the pool
+        // carries the request's trace.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| f(&state.inner.local))).await?
     }
 }
 
@@ -177,7 +180,11 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Router::new()
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require));
-    router.merge(openapi_json).fallback(ui::fallback).with_state(state)
+    router
+        .merge(openapi_json)
+        .fallback(ui::fallback)
+        .layer(axum::middleware::from_fn(crate::telemetry::trace_request))
+        .with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves. In-flight

@@ -60,8 +60,28 @@ pub fn model_path() -> PathBuf {
     out
 }
 
+/// A server of a test's own, killed on drop.
+pub struct Dedicated {
+    pub url: String,
+    _child: ChildGuard,
+}
+
+/// A server of a test's own with llama-cpp-python's default
+/// `interrupt_requests`: a second request cuts the first stream short.
+pub fn dedicated_interrupting() -> Dedicated {
+    let (url, child) = spawn(true);
+    Dedicated { url, _child: child }
+}
+
 impl Server {
     fn start() -> Self {
+        let (url, child) = spawn(false);
+        Self { url, _child: child }
+    }
+}
+
+fn spawn(interrupt: bool) -> (String, ChildGuard) {
+    {
         let python = venv().join("bin/python");
         assert!(
             python.exists(),
@@ -76,7 +96,7 @@ impl Server {
             .args(["--embedding", "true", "--model_alias", "tiny", "--n_threads", "1"])
             // Tests share the server, and by default it cuts a stream short
             // whenever another request arrives.
-            .args(["--interrupt_requests", "false"])
+            .args(["--interrupt_requests", if interrupt { "true" } else { "false" }])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -84,7 +104,7 @@ impl Server {
         let guard = ChildGuard(child);
         let url = format!("http://127.0.0.1:{port}/v1");
         wait_ready(&url);
-        Self { url, _child: guard }
+        (url, guard)
     }
 }
 

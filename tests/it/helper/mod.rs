@@ -2,6 +2,7 @@
 //! test LLM server, and the `ctl` binary driven the way a user drives it.
 
 pub mod llm;
+pub mod otlp;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};

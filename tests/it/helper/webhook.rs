@@ -2,7 +2,9 @@
 //! `POST /discord` answers like Discord's webhook API (204, or 429 with a
 //! `retry_after` body and a `Retry-After` header while told to), `POST
 //! /hook` is a generic webhook, and `GET /v1/models` is a model backend
-//! whose reachability a test switches on and off.
+//! whose reachability a test switches on and off. `POST
+//! /echo/v1/chat/completions` is a model server whose 401 quotes the API
+//! key it was sent.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,7 @@ impl Receiver {
             .route("/discord", post(discord))
             .route("/hook", post(hook))
             .route("/v1/models", get(models))
+            .route("/echo/v1/chat/completions", post(echo_key))
             .with_state(shared.clone());
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
@@ -155,6 +158,13 @@ async fn discord(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> Respo
 async fn hook(State(s): State<Arc<Shared>>, Json(body): Json<Value>) -> StatusCode {
     record(&s, "/hook", body, StatusCode::OK);
     StatusCode::OK
+}
+
+/// A careless model server: its 401 quotes the key it was sent.
+async fn echo_key(headers: HeaderMap) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body = json!({ "error": { "message": format!("Incorrect API key provided: {auth}"), "type": "invalid_request_error" } });
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 
 async fn models(State(s): State<Arc<Shared>>) -> Response {
