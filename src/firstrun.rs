@@ -2,13 +2,15 @@
 //! says so at once, with the two ways to fix it, instead of letting the
 //! first chat fail.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::config::Config;
 
 /// What `ctl up` found about the default model's provider: `None` when it
-/// answers, else the message to show.
-pub async fn check(config: &Config, timeout: Duration) -> Option<String> {
+/// answers, else the message to show. `config_path` is the config file in
+/// use (`--config`), if one was named.
+pub async fn check(config: &Config, config_path: Option<&Path>, timeout: Duration) -> Option<String> {
     let (name, model) = config.resolve_model(None).unwrap_or_else(|_| ("ollama".to_owned(), String::new()));
     let cfg = config.providers.get(&name)?;
     let problem = match crate::provider::build(&name, cfg) {
@@ -19,7 +21,8 @@ pub async fn check(config: &Config, timeout: Duration) -> Option<String> {
             Ok(Ok(_)) => return None,
         },
     };
-    let model = if model.is_empty() { "qwen2.5:7b".to_owned() } else { model };
+    // An Ollama model to suggest: the default model's, when it is one.
+    let model = if name == "ollama" && !model.is_empty() { model } else { "qwen2.5:7b".to_owned() };
     Some(format!(
         "No model server answers: provider {name} ({}): {problem}
 Jobs and chats will fail until one does. Fix it one of two ways:
@@ -35,6 +38,9 @@ Jobs and chats will fail until one does. Fix it one of two ways:
        api_key_env = \"LOCAL_API_KEY\"   # only if the server needs a key
 Then check with `ctl doctor`.",
         cfg.base_url,
-        crate::config::default_path().map_or_else(|| "ctl.toml".to_owned(), |p| p.display().to_string())
+        config_path
+            .map(Path::to_path_buf)
+            .or_else(crate::config::default_path)
+            .map_or_else(|| "ctl.toml".to_owned(), |p| p.display().to_string())
     ))
 }

@@ -48,8 +48,10 @@ impl UpArgs {
         // No model server? Say so now, not at the first chat (without
         // holding up the server meanwhile).
         let config = state.local().config.clone();
+        let config_path = ctx.global.config.clone();
         tokio::spawn(async move {
-            if let Some(hint) = crate::firstrun::check(&config, std::time::Duration::from_secs(3)).await {
+            let timeout = std::time::Duration::from_secs(3);
+            if let Some(hint) = crate::firstrun::check(&config, config_path.as_deref(), timeout).await {
                 println!("\n{hint}");
             }
         });

@@ -47,7 +47,8 @@ fn up_without_a_model_server_says_how_to_get_one() {
     assert!(text.starts_with("ctl is up: open http://"), "{text}");
     assert!(text.contains("No model server answers: provider local (http://127.0.0.1:1/v1): "), "{text}");
     assert!(text.contains("1. Start Ollama"), "{text}");
-    assert!(text.contains("ollama pull tiny"), "{text}");
+    assert!(text.contains("ollama pull qwen2.5:7b"), "{text}");
+    assert!(text.contains(&format!("add to {}", env.config.display())), "names the config in use: {text}");
     assert!(text.contains("[providers.local]\n       kind = \"openai\""), "{text}");
     assert!(text.contains("Then check with `ctl doctor`."), "{text}");
 }

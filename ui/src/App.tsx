@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, ApiError, ok, onUnauthorized } from "./api/client";
 import { Help } from "./components/Help";
+import { SetupCheck } from "./components/SetupBanner";
 import { Login } from "./pages/Login";
 import { Chat } from "./pages/Chat";
 import { link, navigate, parseRoute, usePath } from "./lib/router";
@@ -73,6 +74,7 @@ export function App() {
           log out
         </button>
       </header>
+      <SetupCheck />
       <main className="main">
         <Suspense fallback={<div className="loading">loading…</div>}>
           {route.page === "chat" && <Chat sessionId={route.session} />}
