@@ -16,6 +16,9 @@ _ctl() {
             ",$1")
                 cmd="ctl"
                 ;;
+            ctl,alerts)
+                cmd="ctl__subcmd__alerts"
+                ;;
             ctl,cancel)
                 cmd="ctl__subcmd__cancel"
                 ;;
@@ -76,6 +79,21 @@ _ctl() {
             ctl,worker)
                 cmd="ctl__subcmd__worker"
                 ;;
+            ctl__subcmd__alerts,help)
+                cmd="ctl__subcmd__alerts__subcmd__help"
+                ;;
+            ctl__subcmd__alerts,test)
+                cmd="ctl__subcmd__alerts__subcmd__test"
+                ;;
+            ctl__subcmd__alerts__subcmd__help,help)
+                cmd="ctl__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
+            ctl__subcmd__alerts__subcmd__help,test)
+                cmd="ctl__subcmd__alerts__subcmd__help__subcmd__test"
+                ;;
+            ctl__subcmd__help,alerts)
+                cmd="ctl__subcmd__help__subcmd__alerts"
+                ;;
             ctl__subcmd__help,cancel)
                 cmd="ctl__subcmd__help__subcmd__cancel"
                 ;;
@@ -135,6 +153,9 @@ _ctl() {
                 ;;
             ctl__subcmd__help,worker)
                 cmd="ctl__subcmd__help__subcmd__worker"
+                ;;
+            ctl__subcmd__help__subcmd__alerts,test)
+                cmd="ctl__subcmd__help__subcmd__alerts__subcmd__test"
                 ;;
             ctl__subcmd__help__subcmd__skills,list)
                 cmd="ctl__subcmd__help__subcmd__skills__subcmd__list"
@@ -242,7 +263,7 @@ _ctl() {
 
     case "${cmd}" in
         ctl)
-            opts="-v -h -V --home --config --server --json --verbose --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -260,6 +281,112 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__help)
+            opts="test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__alerts__subcmd__test)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -268,7 +395,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__cancel)
-            opts="-v -h -V --wait --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --wait --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -290,6 +417,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -298,7 +429,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__completions)
-            opts="-v -h -V --home --config --server --json --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,6 +445,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -324,7 +459,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__diff)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +477,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -350,7 +489,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__doctor)
-            opts="-v -h -V --timeout --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --timeout --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +511,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -380,8 +523,36 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help)
-            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help"
+            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__alerts)
+            opts="test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__alerts__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -800,7 +971,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__jobs)
-            opts="-s -n -v -h -V --state --limit --home --config --server --json --verbose --help --version"
+            opts="-s -n -v -h -V --state --limit --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -834,6 +1005,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -842,7 +1017,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__man)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -860,6 +1035,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -868,7 +1047,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__mcp)
-            opts="-v -h -V --http --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --http --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -890,6 +1069,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -898,7 +1081,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__replay)
-            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --follow --home --config --server --json --verbose --help --version"
+            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -932,6 +1115,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -940,7 +1127,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__retry)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -958,6 +1145,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -966,7 +1157,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__serve)
-            opts="-v -h -V --listen --openapi --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --listen --openapi --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -988,6 +1179,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -996,7 +1191,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__show)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1012,6 +1207,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1022,7 +1221,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills)
-            opts="-v -h -V --home --config --server --json --verbose --help --version list show new validate help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list show new validate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1038,6 +1237,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1132,7 +1335,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__list)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1150,6 +1353,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1158,7 +1365,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__new)
-            opts="-v -h -V --dir --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --dir --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1180,6 +1387,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1188,7 +1399,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__show)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1204,6 +1415,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1214,7 +1429,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__skills__subcmd__validate)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1232,6 +1447,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1240,7 +1459,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__stats)
-            opts="-v -h -V --since --by --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --since --by --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1266,6 +1485,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1274,7 +1497,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__submit)
-            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --priority --follow --home --config --server --json --verbose --help --version"
+            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --priority --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1336,6 +1559,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1344,7 +1571,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tail)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1360,6 +1587,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1370,7 +1601,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token)
-            opts="-v -h -V --home --config --server --json --verbose --help --version create list revoke help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1388,6 +1619,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1396,7 +1631,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__create)
-            opts="-v -h -V --name --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --name --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1416,6 +1651,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1496,7 +1735,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__list)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1512,6 +1751,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1522,7 +1765,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__token__subcmd__revoke)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1540,6 +1783,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1548,7 +1795,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools)
-            opts="-v -h -V --home --config --server --json --verbose --help --version list call help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1566,6 +1813,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1574,7 +1825,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools__subcmd__call)
-            opts="-v -h -V --arg --args --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --arg --args --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1598,6 +1849,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1664,7 +1919,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools__subcmd__list)
-            opts="-v -h -V --home --config --server --json --verbose --help --version"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1682,6 +1937,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1690,7 +1949,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__up)
-            opts="-c -v -h -V --listen --concurrency --home --config --server --json --verbose --help --version"
+            opts="-c -v -h -V --listen --concurrency --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1720,6 +1979,10 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1728,7 +1991,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__worker)
-            opts="-c -v -h -V --concurrency --home --config --server --json --verbose --help --version"
+            opts="-c -v -h -V --concurrency --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1752,6 +2015,10 @@ _ctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ctl_global_optspecs
-    string join \n home= config= server= json v/verbose h/help V/version
+    string join \n home= config= server= json v/verbose log-format= h/help V/version
 end
 
 function __fish_ctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c ctl -n "__fish_ctl_needs_command" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_needs_command" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_needs_command" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_needs_command" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_needs_command" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -48,6 +50,7 @@ complete -c ctl -n "__fish_ctl_needs_command" -f -a "token" -d 'Create, list and
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "tools" -d 'The tools MCP clients and jobs can call: web_search, fetch, vault_list, vault_read, vault_search, run_code, skill_read.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "mcp" -d 'Serve ctl\'s tools and skills to an MCP host (Claude Desktop, Claude Code, Cursor, ...).'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
+complete -c ctl -n "__fish_ctl_needs_command" -f -a "alerts" -d 'Alerts that `ctl serve` sends (job failures, low disk, unreachable backends, a stuck queue).'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "completions" -d 'Print a shell completion script.'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "man" -d 'Print the man page (roff).'
 complete -c ctl -n "__fish_ctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -62,6 +65,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l allow-egress-after-private -d 'Let tools that send data out (fetch, web_search) run after the job has read private data (vault, retrieval). The job records it'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -s f -l follow -d 'Stream the output after submitting, like `ctl tail`'
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l json -d 'Print machine-readable JSON instead of tables and text'
@@ -71,6 +76,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tail" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand tail" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -84,6 +91,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s n -l limit -d 'At most 
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -91,6 +100,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand jobs" -s V -l version -d 'Print 
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand show" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand show" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -99,6 +110,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l wait -d 'Seconds to w
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -106,6 +119,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand cancel" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand retry" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -115,6 +130,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand replay" -s p -l param -d 'Parame
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l reuse-tool-results -d 'Give the model the results the original\'s read-only tool calls (search, fetch, vault, retrieval) got, instead of calling again'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s f -l follow -d 'Stream the replay\'s output after submitting it'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l json -d 'Print machine-readable JSON instead of tables and text'
@@ -124,6 +141,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand replay" -s V -l version -d 'Prin
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand diff" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -136,6 +155,8 @@ tool\t'Tool calls per tool (from jobs and MCP clients)'"
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand stats" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -143,6 +164,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand stats" -s V -l version -d 'Print
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subcommand_from list show new validate help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -155,6 +178,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and not __fish_seen_subc
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -162,6 +187,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcomma
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -170,6 +197,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcomma
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -177,6 +206,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcomma
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand skills; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -190,6 +221,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand worker" -s c -l concurrency -d '
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand worker" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand worker" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -198,6 +231,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand serve" -l listen -d 'Address to 
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand serve" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l openapi -d 'Print the API\'s OpenAPI 3 document (JSON) and exit, e.g. to generate a client'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
@@ -208,6 +243,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand up" -s c -l concurrency -d 'Jobs
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand up" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand up" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand up" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -215,6 +252,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand up" -s V -l version -d 'Print ve
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -227,23 +266,29 @@ complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcomman
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a token and print it (once) on stdout'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List tokens (never their secrets)'
@@ -252,6 +297,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcomman
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -262,18 +309,22 @@ complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subco
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l arg -d 'An argument, `KEY=VALUE` (repeatable); VALUE is read as JSON when it parses (numbers, true, false), else as a string' -r
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l args -d 'All arguments as one JSON object (the --arg values are merged into it)' -r
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s h -l help -d 'Print help'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s V -l version -d 'Print version'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits)'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "call" -d 'Run a tool here, with the same guards and limits as over MCP; prints its text (`--json`: the whole result). Exit code 1 when the tool fails'
@@ -282,6 +333,8 @@ complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l http -d 'Serve streamabl
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -290,13 +343,39 @@ complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l timeout -d 'Seconds t
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -f -a "test" -d 'Send a test message to every configured destination; exits non-zero when none is configured or one fails'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and not __fish_seen_subcommand_from test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test message to every configured destination; exits non-zero when none is configured or one fails'
+complete -c ctl -n "__fish_ctl_using_subcommand alerts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand completions" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -304,30 +383,33 @@ complete -c ctl -n "__fish_ctl_using_subcommand completions" -s V -l version -d 
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand man" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand man" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "jobs" -d 'List jobs, newest first.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "replay" -d 'Submit a sibling of a job: the same messages and the same skill snapshots (the exact skill text the original used, not the current files), with `parent_id` set. Prints the new job\'s id.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "diff" -d 'Compare two jobs: a unified diff of their outputs (coloured on a terminal), then a table of what differs in model, parameters, skills and usage.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table; or, by tool, the tool calls jobs and MCP clients made.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "skills" -d 'User-authored Agent Skills: folders with a SKILL.md of instructions.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "token" -d 'Create, list and revoke API tokens.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "tools" -d 'The tools MCP clients and jobs can call: web_search, fetch, vault_list, vault_read, vault_search, run_code, skill_read.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "mcp" -d 'Serve ctl\'s tools and skills to an MCP host (Claude Desktop, Claude Code, Cursor, ...).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "completions" -d 'Print a shell completion script.'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "man" -d 'Print the man page (roff).'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "submit" -d 'Queue a job. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "tail" -d 'Stream a job\'s output as it is generated, until the job ends.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "jobs" -d 'List jobs, newest first.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "show" -d 'Show one job: state, model, timings, usage and output.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "cancel" -d 'Cancel a job. A queued job is cancelled at once; a running one is stopped by its worker within a second (this waits up to --wait seconds for that).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "retry" -d 'Put a failed or cancelled job back in the queue, with fresh attempts.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "replay" -d 'Submit a sibling of a job: the same messages and the same skill snapshots (the exact skill text the original used, not the current files), with `parent_id` set. Prints the new job\'s id.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "diff" -d 'Compare two jobs: a unified diff of their outputs (coloured on a terminal), then a table of what differs in model, parameters, skills and usage.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "stats" -d 'Usage over finished jobs: jobs, failures, tokens, median time to first token and tokens/s, and cost when the config has a price table; or, by tool, the tool calls jobs and MCP clients made.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "skills" -d 'User-authored Agent Skills: folders with a SKILL.md of instructions.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "worker" -d 'Claim and run jobs until SIGTERM or Ctrl-C.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "serve" -d 'Serve the JSON + SSE API (and health and metrics) until SIGTERM.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "up" -d 'Run the API and a worker in one process: the quick start.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "token" -d 'Create, list and revoke API tokens.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "tools" -d 'The tools MCP clients and jobs can call: web_search, fetch, vault_list, vault_read, vault_search, run_code, skill_read.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "mcp" -d 'Serve ctl\'s tools and skills to an MCP host (Claude Desktop, Claude Code, Cursor, ...).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "doctor" -d 'Check the data directory, the database and every configured provider.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "alerts" -d 'Alerts that `ctl serve` sends (job failures, low disk, unreachable backends, a stuck queue).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "completions" -d 'Print a shell completion script.'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "man" -d 'Print the man page (roff).'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and not __fish_seen_subcommand_from submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor alerts completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "list" -d 'List every usable skill: the user\'s and the built-ins.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "show" -d 'Print a skill\'s SKILL.md.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from skills" -f -a "new" -d 'Create a skill folder with a SKILL.md template to edit. Prints its path.'
@@ -337,3 +419,4 @@ complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from tools" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits)'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from tools" -f -a "call" -d 'Run a tool here, with the same guards and limits as over MCP; prints its text (`--json`: the whole result). Exit code 1 when the tool fails'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "test" -d 'Send a test message to every configured destination; exits non-zero when none is configured or one fails'

@@ -45,6 +45,16 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text, or as JSON objects that carry trace and span ids.
+    #[arg(
+        long,
+        global = true,
+        env = "CTL_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text",
+        ignore_case = true
+    )]
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +76,7 @@ pub enum Command {
     Tools(cmd::tools::ToolsArgs),
     Mcp(cmd::mcp::McpArgs),
     Doctor(cmd::doctor::DoctorArgs),
+    Alerts(cmd::alerts::AlertsArgs),
     Completions(cmd::completions::CompletionsArgs),
     Man(cmd::man::ManArgs),
 }
@@ -92,6 +103,7 @@ impl Cli {
             Command::Tools(a) => a.run(&ctx).await,
             Command::Mcp(a) => a.run(&ctx).await,
             Command::Doctor(a) => a.run(&ctx).await,
+            Command::Alerts(a) => a.run(&ctx).await,
             Command::Completions(a) => a.run(),
             Command::Man(a) => a.run(),
         }

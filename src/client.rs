@@ -48,7 +48,10 @@ impl Client {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(tp) = crate::telemetry::current_traceparent() {
+            req = req.header("traceparent", tp);
+        }
         match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,
@@ -255,6 +258,7 @@ fn root_cause(e: &reqwest::Error) -> String {
 }
 
 /// Where the CLI's job commands go.
+#[allow(clippy::large_enum_variant)] // made once per command; boxing buys nothing
 pub enum Target {
     Local(Box<Local>),
     Remote(Client),
@@ -265,7 +269,9 @@ impl Target {
         match self {
             Self::Local(l) => {
                 let l = l.clone();
-                Ok(tokio::task::spawn_blocking(move || l.submit(spec)).await??.id)
+                // The caller's span goes along: the job file records its trace.
+                let span = tracing::Span::current();
+                Ok(tokio::task::spawn_blocking(move || span.in_scope(|| l.submit(spec))).await??.id)
             }
             Self::Remote(c) => Ok(c.submit(&spec).await?),
         }

@@ -12,8 +12,20 @@ use serde::{Deserialize, Serialize};
 
 /// Top-level keys the environment may override; other `CTL_` variables
 /// (`CTL_HOME`, `CTL_CONFIG`, `CTL_TOKEN`, ...) belong to other parts.
-const ENV_KEYS: &[&str] =
-    &["default_model", "providers", "worker", "home", "prices", "skills", "rag", "tools", "mcp", "gateway"];
+const ENV_KEYS: &[&str] = &[
+    "default_model",
+    "providers",
+    "worker",
+    "home",
+    "prices",
+    "skills",
+    "rag",
+    "tools",
+    "mcp",
+    "gateway",
+    "alerts",
+    "telemetry",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -49,6 +61,10 @@ pub struct Config {
     pub tools: crate::tools::ToolsConfig,
     /// The MCP endpoint's guards (see [`crate::mcp`]).
     pub mcp: crate::mcp::McpConfig,
+    /// What `ctl serve` alerts on, and how often.
+    pub alerts: crate::alerts::AlertsConfig,
+    /// Where traces go (the standard `OTEL_*` variables win).
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 /// `[gateway]`: limits of the OpenAI- and Ollama-compatible API.
@@ -167,6 +183,8 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             tools: crate::tools::ToolsConfig::default(),
             mcp: crate::mcp::McpConfig::default(),
+            alerts: crate::alerts::AlertsConfig::default(),
+            telemetry: crate::telemetry::TelemetryConfig::default(),
         }
         .with_builtin_providers()
     }
@@ -205,6 +223,13 @@ pub struct ProviderConfig {
     /// llama-cpp-python do not). Prompts that cannot fit fail at once.
     #[serde(default)]
     pub context_window: Option<u64>,
+    /// Requests in flight at once, across every worker on the host; jobs
+    /// wait for a slot (see [`crate::limits`]).
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// Requests started per minute, across every worker on the host.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
 }
 
 fn default_connect_timeout() -> f64 {
@@ -225,21 +250,25 @@ impl ProviderConfig {
             connect_timeout_secs: default_connect_timeout(),
             idle_timeout_secs: default_idle_timeout(),
             context_window: None,
+            max_concurrency: None,
+            requests_per_minute: None,
         }
     }
 
-    /// The API key from the named variable or file, if one is configured.
+    /// The API key from the named variable (or the file its `_FILE`
+    /// variable names) or from `api_key_file`, if one is configured.
     pub fn api_key(&self) -> Result<Option<String>, String> {
         if let Some(var) = &self.api_key_env {
-            return match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
-                _ => Err(format!("the API key variable {var} is not set")),
+            return match crate::secrets::from_env(var) {
+                Ok(Some(key)) => Ok(Some(key.expose().to_owned())),
+                Ok(None) => Err(format!("the API key variable {var} (or {var}_FILE) is not set")),
+                Err(e) => Err(e.to_string()),
             };
         }
         if let Some(path) = &self.api_key_file {
             let path = expand_tilde(path);
             return std::fs::read_to_string(&path)
-                .map(|s| Some(s.trim().to_owned()))
+                .map(|s| Some(crate::secrets::Secret::new(s.trim()).expose().to_owned()))
                 .map_err(|e| format!("cannot read API key file {}: {e}", path.display()));
         }
         Ok(None)
@@ -376,6 +405,11 @@ impl Config {
                     "provider name {name:?} must be non-empty and contain no ':'"
                 )));
             }
+            if p.max_concurrency == Some(0) || p.requests_per_minute == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "provider {name}: max_concurrency and requests_per_minute must be at least 1"
+                )));
+            }
             if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!(
                     "provider {name}: base_url {:?} must start with http:// or https://",
@@ -390,6 +424,7 @@ impl Config {
             return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
         }
         self.tools.validate().map_err(ConfigError::Invalid)?;
+        self.alerts.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

@@ -189,7 +189,9 @@ impl Local {
             params: spec.params,
             priority: spec.priority,
             max_attempts: self.config.worker.max_attempts,
-            traceparent: None,
+            // The trace of the request (or `ctl submit`) that made the job;
+            // the worker continues it.
+            traceparent: crate::telemetry::current_traceparent(),
             session_id: spec.session_id,
             parent_id: None,
             skills,
@@ -227,7 +229,7 @@ impl Local {
             parent_id: Some(original.id.clone()),
             // A replay is an experiment, not a turn of the conversation.
             session_id: None,
-            traceparent: None,
+            traceparent: crate::telemetry::current_traceparent(),
             max_attempts: self.config.worker.max_attempts,
             tool_results_from,
             ..original

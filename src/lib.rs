@@ -6,6 +6,7 @@
 //! contract between those parts is the data directory: see [`home`],
 //! [`queue`] and [`events`].
 
+pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod client;
@@ -13,14 +14,18 @@ pub mod cmd;
 pub mod config;
 pub mod diff;
 pub mod events;
+pub mod firstrun;
 pub mod home;
 pub mod jobs;
+pub mod limits;
 pub mod mcp;
 pub mod provider;
 pub mod queue;
+pub mod secrets;
 pub mod skills;
 pub mod stats;
 pub mod store;
+pub mod telemetry;
 pub mod tools;
 pub mod web;
 pub mod worker;

@@ -10,7 +10,7 @@
 //! Environment: `CTL_BENCH_DIR` (where data directories go, default
 //! `target/bench/work`), `CTL_BENCH_OUT` (default `target/bench`),
 //! `CTL_BENCH_ONLY` (comma-separated sections: queue, pickup, append, ttft,
-//! gateway, fanout, up, recovery, tools, llm), `CTL_BENCH_WRAP` (a profiler command every
+//! gateway, fanout, up, recovery, tools, tracing, llm), `CTL_BENCH_WRAP` (a profiler command every
 //! `ctl` process runs under), and `CTL_BENCH_LLM_URL` (+
 //! `CTL_BENCH_LLM_MODEL`, default `tiny`): an OpenAI-compatible server's
 //! `/v1` URL for the rows against a real model.
@@ -22,6 +22,7 @@ mod recovery;
 mod report;
 mod stream;
 mod tools;
+mod traced;
 mod up;
 mod upstream;
 mod util;
@@ -53,18 +54,22 @@ fn main() {
         section("queue_durable_ratio");
         queue::bench(&mut report, &url, 5, pick(200, 1000));
     }
+    let pickup_args = if quick { (200, 20.0, 5) } else { (1000, 10.0, 5) };
+    let mut pickup_p50 = None;
     if wanted("pickup") {
         section("pickup");
-        let (n, rate) = if quick { (200, 20.0) } else { (1000, 10.0) };
-        pickup::bench(&mut report, &url, n, rate, 5);
+        let (n, rate, rounds) = pickup_args;
+        pickup_p50 = Some(pickup::bench(&mut report, &url, n, rate, rounds, &pickup::PLAIN));
     }
     if wanted("append") {
         section("append_tokens_per_s");
         append::bench(&mut report, 5, pick(100_000, 200_000));
     }
+    let mut ttft_p50 = None;
     if wanted("ttft") {
         section("ttft_overhead_p50_ms");
-        stream::bench_ttft(&mut report, &url, "bench", pick(20, 50), Some("ttft_overhead_p50_ms"));
+        ttft_p50 =
+            Some(stream::bench_ttft(&mut report, &url, "bench", pick(20, 50), Some("ttft_overhead_p50_ms")));
     }
     if wanted("gateway") {
         section("gateway_ttft_overhead_p50_ms");
@@ -77,6 +82,11 @@ fn main() {
     if wanted("up") {
         section("ready_ms, idle_rss_mb");
         up::bench(&mut report, &url, 5, Duration::from_secs(if quick { 10 } else { 60 }));
+    }
+    if wanted("tracing") {
+        section("tracing: pickup, ttft, idle_rss_mb with traces exported");
+        let idle = Duration::from_secs(if quick { 10 } else { 60 });
+        traced::bench(&mut report, &url, pickup_args, pick(20, 50), idle, (pickup_p50, ttft_p50));
     }
     if wanted("recovery") {
         section("recovery_10k_ms");

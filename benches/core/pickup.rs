@@ -76,7 +76,26 @@ fn pace(start: Instant, i: usize, every: Duration) {
     }
 }
 
-pub fn bench(report: &mut Report, upstream_url: &str, total: usize, per_s: f64, rounds: usize) {
+/// The keys a pickup run reports under: plain, or with traces exported.
+pub struct Keys {
+    pub p50: &'static str,
+    pub p99: &'static str,
+    pub note: &'static str,
+    /// The name of the details in `summary.json`.
+    pub detail: &'static str,
+}
+
+pub const PLAIN: Keys = Keys { p50: "pickup_p50_ms", p99: "pickup_p99_ms", note: "", detail: "pickup" };
+
+/// Runs the pickup benchmark and reports it under `keys`; returns the p50.
+pub fn bench(
+    report: &mut Report,
+    upstream_url: &str,
+    total: usize,
+    per_s: f64,
+    rounds: usize,
+    keys: &Keys,
+) -> f64 {
     let every = Duration::from_secs_f64(1.0 / per_s);
     let env = Env::new(upstream_url, "bench", "");
     let local = env.local();
@@ -120,14 +139,15 @@ pub fn bench(report: &mut Report, upstream_url: &str, total: usize, per_s: f64, 
         submit_ms.push(ms(*t_submit, *t_ack));
     }
     let p = |v: &[f64], q| percentile(v, q);
-    report.metric("pickup_p50_ms", p(&from_submit, 0.5), Target::AtMost(1.0));
-    report.metric("pickup_p99_ms", p(&from_submit, 0.99), Target::AtMost(10.0));
+    report.metric(keys.p50, p(&from_submit, 0.5), Target::AtMost(1.0));
+    report.metric(keys.p99, p(&from_submit, 0.99), Target::AtMost(10.0));
     let n = submitted.len();
     report.row(Row {
-        key: Some("pickup_p50_ms"),
+        key: Some(keys.p50),
         what: format!(
-            "submit → `started`: wall clock just before `Local::submit` (the code behind `ctl submit`) to the `ts` of the worker's `started` event; {} jobs at {per_s}/s",
-            num(n as f64)
+            "submit → `started`: wall clock just before `Local::submit` (the code behind `ctl submit`) to the `ts` of the worker's `started` event; {} jobs at {per_s}/s{}",
+            num(n as f64),
+            keys.note
         ),
         ctl: format!("{} ms", num(p(&from_submit, 0.5))),
         baseline: format!("{} ms (durable publish → inotify → rename claim → log line)", num(p(&floor_ms, 0.5))),
@@ -138,8 +158,8 @@ pub fn bench(report: &mut Report, upstream_url: &str, total: usize, per_s: f64, 
         ),
     });
     report.row(Row {
-        key: Some("pickup_p99_ms"),
-        what: "the same, 99th percentile".into(),
+        key: Some(keys.p99),
+        what: format!("the same, 99th percentile{}", keys.note),
         ctl: format!("{} ms", num(p(&from_submit, 0.99))),
         baseline: format!("{} ms", num(p(&floor_ms, 0.99))),
         notes: format!(
@@ -150,7 +170,7 @@ pub fn bench(report: &mut Report, upstream_url: &str, total: usize, per_s: f64, 
         ),
     });
     report.detail(
-        "pickup",
+        keys.detail,
         json!({
             "jobs": n, "per_s": per_s, "rounds": rounds,
             "from_submit_ms": { "p50": p(&from_submit, 0.5), "p90": p(&from_submit, 0.9), "p99": p(&from_submit, 0.99), "max": p(&from_submit, 1.0) },
@@ -159,4 +179,5 @@ pub fn bench(report: &mut Report, upstream_url: &str, total: usize, per_s: f64, 
             "floor_ms": { "n": floor_ms.len(), "p50": p(&floor_ms, 0.5), "p99": p(&floor_ms, 0.99) },
         }),
     );
+    p(&from_submit, 0.5)
 }

@@ -133,7 +133,13 @@ async fn through(client: &reqwest::Client, stack: &Stack, max_tokens: u64) -> Th
 
 /// `ttft_overhead_p50_ms` on the fast upstream (`key`), or the TTFT row
 /// against a real model server (no key).
-pub fn bench_ttft(report: &mut Report, url: &str, model: &str, rounds: usize, key: Option<&'static str>) {
+pub fn bench_ttft(
+    report: &mut Report,
+    url: &str,
+    model: &str,
+    rounds: usize,
+    key: Option<&'static str>,
+) -> f64 {
     let stack = Stack::start(url, model);
     let rt = runtime();
     let client = http_client();
@@ -182,13 +188,18 @@ pub fn bench_ttft(report: &mut Report, url: &str, model: &str, rounds: usize, ke
             num(percentile(&overhead, 0.9))
         ),
     });
-    let name = if key.is_some() { "ttft" } else { "ttft_llm" };
+    let name = match key {
+        Some("ttft_overhead_p50_ms") => "ttft",
+        Some(k) => k,
+        None => "ttft_llm",
+    };
     report.detail(
         name,
         json!({ "url": url, "rounds": rounds, "through_ms": t, "direct_ms": d, "overhead_ms": overhead,
                 "overhead_p50_ms": p50, "submit_answered_ms": submit_ms, "sse_headers_ms": headers_ms,
                 "token_logged_ms": logged_ms }),
     );
+    p50
 }
 
 /// Lines up `clients` readers of one held job, releases it, and returns

@@ -28,7 +28,7 @@ pub fn baseline_server() {
 
 /// Spawns `cmd`, reads the address from its first stdout line, and polls
 /// `/readyz` until it answers 200. Returns the process and the ms taken.
-fn start(mut cmd: Command, wrapped: bool) -> (Proc, f64) {
+pub fn start(mut cmd: Command, wrapped: bool) -> (Proc, f64) {
     let t0 = Instant::now();
     let child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut proc = if wrapped { Proc::ctl(child) } else { Proc::new(child) };
@@ -54,7 +54,7 @@ fn start(mut cmd: Command, wrapped: bool) -> (Proc, f64) {
     (proc, ms_since(t0))
 }
 
-fn ctl_up(env: &Env) -> Command {
+pub fn ctl_up(env: &Env) -> Command {
     let mut c = env.cmd();
     c.args(["up", "--listen", "127.0.0.1:0"]);
     c

@@ -91,7 +91,11 @@ impl Env {
             .env("CTL_CONFIG", &self.config)
             .env_remove("CTL_LOG")
             .env_remove("RUST_LOG")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .stdin(Stdio::null());
+        if let Some(url) = trace_endpoint() {
+            c.env("OTEL_EXPORTER_OTLP_ENDPOINT", url);
+        }
         c
     }
 
@@ -170,6 +174,18 @@ fn live_locks(home: &Path) -> usize {
             .filter(|e| Path::new(&e.file_name()).extension().is_some_and(|x| x == "lock"))
             .count()
     })
+}
+
+static TRACE_TO: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Makes every `ctl` started from now on export traces to `url` (an OTLP
+/// HTTP receiver), or to nowhere with `None`.
+pub fn set_trace_endpoint(url: Option<String>) {
+    *TRACE_TO.lock().unwrap() = url;
+}
+
+fn trace_endpoint() -> Option<String> {
+    TRACE_TO.lock().unwrap().clone()
 }
 
 /// A child process, SIGKILLed when dropped.

@@ -1,7 +1,6 @@
 //! The `ctl` binary: parse, set up logging and the runtime, run, exit.
 
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
     // Inside run_code's sandbox this binary is the helper that applies the
@@ -9,8 +8,17 @@ fn main() {
     if let Some(code) = ctl::tools::sandbox::helper_main() {
         std::process::exit(code);
     }
-    let cli = ctl::cli::Cli::parse();
-    init_tracing(cli.global.verbose);
+    let matches = ctl::cli::Cli::command().get_matches();
+    let cli = match ctl::cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let telemetry = ctl::telemetry::init(&ctl::telemetry::Options {
+        verbose: cli.global.verbose,
+        log_format: cli.global.log_format,
+        config: cli.global.config.clone(),
+        command: matches.subcommand_name().unwrap_or("ctl").to_owned(),
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -21,12 +29,13 @@ fn main() {
     let code = match runtime.block_on(cli.run()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", ctl::secrets::redact(&one_line(&e)));
             1
         }
     };
     // Don't wait for lingering blocking tasks (a stdin read, a watcher).
     runtime.shutdown_background();
+    telemetry.shutdown();
     std::process::exit(code);
 }
 
@@ -40,26 +49,4 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ").replace('\n', " ")
-}
-
-/// Logs go to stderr; `CTL_LOG` (or `RUST_LOG`) overrides the -v level, and
-/// `CTL_LOG_FORMAT=json` switches to JSON lines.
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = std::env::var("CTL_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if std::env::var("CTL_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
-    }
 }

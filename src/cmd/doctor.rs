@@ -85,6 +85,9 @@ impl DoctorArgs {
             };
             add(&format!("provider {name}"), result);
         }
+        if let Some(result) = crate::telemetry::check_endpoint(&config, timeout).await {
+            add("traces", result);
+        }
         let failed = checks.iter().filter(|c| !c.ok).count();
         if ctx.json() {
             super::print_json(&checks)?;

@@ -2,6 +2,7 @@
 //! logic lives here; commands turn flags into calls on [`crate::jobs`],
 //! [`crate::worker`] and friends, and print the result.
 
+pub mod alerts;
 pub mod cancel;
 pub mod completions;
 pub mod diff;
@@ -61,11 +62,12 @@ impl Context {
     }
 
     /// Where job commands go: the server named by `--server`/`CTL_SERVER`
-    /// (with the token in `CTL_TOKEN`), else the local data directory.
+    /// (with the token in `CTL_TOKEN` or `CTL_TOKEN_FILE`), else the local
+    /// data directory.
     pub fn target(&self) -> anyhow::Result<Target> {
         match &self.global.server {
             Some(url) => {
-                let token = std::env::var("CTL_TOKEN").ok().filter(|t| !t.trim().is_empty());
+                let token = crate::secrets::from_env("CTL_TOKEN")?.map(|t| t.expose().to_owned());
                 Ok(Target::Remote(Client::new(url, token)?))
             }
             None => Ok(Target::Local(Box::new(self.local()?))),
@@ -90,5 +92,6 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(f).await?
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f)).await?
 }

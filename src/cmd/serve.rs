@@ -40,8 +40,11 @@ impl ServeArgs {
             .await
             .with_context(|| format!("cannot listen on {}", self.listen))?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let state = AppState::new(local, stop_rx);
-        eprintln!("ctl serve listening on http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        let state = AppState::new(local.clone(), stop_rx.clone());
+        // The server is the deployment's one alert sender.
+        tokio::spawn(crate::alerts::run(local, format!("http://{addr}"), state.health(), stop_rx));
+        eprintln!("ctl serve listening on http://{addr}");
         web::serve(listener, state, async move {
             super::worker::shutdown_signal().await;
             let _ = stop_tx.send(true);

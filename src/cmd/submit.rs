@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use anyhow::{Context as _, bail};
+use tracing::Instrument as _;
 
 use super::Context;
 use crate::api::{JobSpec, Params};
@@ -77,7 +78,10 @@ impl SubmitArgs {
             ..JobSpec::default()
         };
         let target = ctx.target()?;
-        let id = target.submit(spec).await?;
+        // The job's trace starts here; the worker (through the job file's
+        // traceparent) or the server (through the request's) continues it.
+        let span = tracing::info_span!("submit", otel.name = "ctl submit", otel.kind = "producer");
+        let id = target.submit(spec).instrument(span).await?;
         if !self.follow {
             if ctx.json() {
                 super::print_json(&serde_json::json!({ "id": id }))?;

@@ -42,8 +42,19 @@ impl UpArgs {
         let addr = listener.local_addr()?;
         let worker = Worker::new(local.clone(), self.concurrency)?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let state = AppState::new(local, stop_rx.clone());
+        let state = AppState::new(local.clone(), stop_rx.clone());
+        tokio::spawn(crate::alerts::run(local, format!("http://{addr}"), state.health(), stop_rx.clone()));
         println!("ctl is up: open http://{addr}/login?token={token}");
+        // No model server? Say so now, not at the first chat (without
+        // holding up the server meanwhile).
+        let config = state.local().config.clone();
+        let config_path = ctx.global.config.clone();
+        tokio::spawn(async move {
+            let timeout = std::time::Duration::from_secs(3);
+            if let Some(hint) = crate::firstrun::check(&config, config_path.as_deref(), timeout).await {
+                println!("\n{hint}");
+            }
+        });
         let mut worker_stop = stop_rx;
         let worker_task = tokio::spawn(worker.run(async move {
             let _ = worker_stop.wait_for(|s| *s).await;

@@ -115,12 +115,15 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
+    // Messages quote servers, and a server may echo the key it was sent:
+    // secrets are scrubbed here, before a message reaches a job's log,
+    // its record, an alert or a log line.
     pub fn transient(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Transient, message: message.into() }
+        Self { kind: ErrorKind::Transient, message: crate::secrets::redact(&message.into()).into_owned() }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Permanent, message: message.into() }
+        Self { kind: ErrorKind::Permanent, message: crate::secrets::redact(&message.into()).into_owned() }
     }
 
     pub fn is_transient(&self) -> bool {

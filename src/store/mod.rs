@@ -14,12 +14,14 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use crate::api::{JobState, JobView, Usage};
 
+mod failures;
 mod idempotency;
 mod sessions;
 mod stats;
 mod tokens;
 mod tool_calls;
 
+pub use failures::Failure;
 pub use idempotency::KeyClaim;
 pub use sessions::{ChatMessage, SessionSummary};
 pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};

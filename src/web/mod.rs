@@ -50,6 +50,7 @@ struct Inner {
     started: std::time::Instant,
     /// `/mcp`; `None` when the tools config could not be built.
     mcp: Option<mcp::McpHttp>,
+    health: crate::alerts::Health,
 }
 
 impl AppState {
@@ -66,8 +67,10 @@ impl AppState {
         };
         let gateway_limits = gateway::RateLimits::default();
         let started = std::time::Instant::now();
-        let state =
-            Self { inner: Arc::new(Inner { local, gateway_limits, skills, hub, shutdown, started, mcp }) };
+        let health = crate::alerts::Health::default();
+        let state = Self {
+            inner: Arc::new(Inner { local, gateway_limits, skills, hub, shutdown, started, mcp, health }),
+        };
         // Open MCP sessions end with the server, like SSE streams.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (weak, mut stop) = (Arc::downgrade(&state.inner), state.inner.shutdown.clone());
@@ -93,6 +96,12 @@ impl AppState {
         self.inner.skills.current()
     }
 
+    /// The watched providers' reachability, kept by the alert loop
+    /// ([`crate::alerts::run`]) and shown in `/metrics`.
+    pub fn health(&self) -> crate::alerts::Health {
+        self.inner.health.clone()
+    }
+
     pub fn local(&self) -> &Local {
         &self.inner.local
     }
@@ -108,7 +117,10 @@ impl AppState {
         f: impl FnOnce(&Local) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || f(&state.inner.local)).await?
+        // The request's span goes along, so a job submitted from the pool
+        // carries the request's trace.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| f(&state.inner.local))).await?
     }
 }
 
@@ -223,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compatible)
         .merge(mcp::routes(&state))
         .fallback(ui::fallback)
+        .layer(axum::middleware::from_fn(crate::telemetry::trace_request))
         .with_state(state)
 }
 

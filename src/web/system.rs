@@ -54,11 +54,12 @@ const TTFT_BOUNDS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 
 #[utoipa::path(get, path = "/metrics", tag = "system", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), (status = 401, description = "missing, invalid or revoked credentials", body = ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let (snap, queued, active, tool_calls) = state
+    let (snap, queued, active, tool_calls, ops) = state
         .blocking(|l| {
             let snap = l.store.metrics(DURATION_BOUNDS, TTFT_BOUNDS)?;
             let count = |d| l.queue.list(d).map(|v| v.len()).map_err(|e| ApiError::internal(e.to_string()));
-            Ok((snap, count(Dir::Queued)?, count(Dir::Active)?, l.store.tool_call_counts(None)?))
+            let tools = l.store.tool_call_counts(None)?;
+            Ok((snap, count(Dir::Queued)?, count(Dir::Active)?, tools, ops_metrics(l)))
         })
         .await?;
     let mut out = String::new();
@@ -102,6 +103,18 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         let (tool, outcome) = (label(&c.tool), label(&c.outcome));
         let _ = writeln!(out, "ctl_tool_calls_total{{tool=\"{tool}\",outcome=\"{outcome}\"}} {}", c.calls);
     }
+    out.push_str(&ops);
+    let providers = state.health().providers();
+    if !providers.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP ctl_provider_up Whether a watched model backend answered its last check (1) or not (0)."
+        );
+        let _ = writeln!(out, "# TYPE ctl_provider_up gauge");
+        for (name, up) in providers {
+            let _ = writeln!(out, "ctl_provider_up{{provider=\"{name}\"}} {}", u8::from(up));
+        }
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response())
 }
 
@@ -109,6 +122,41 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
 /// client may name a tool that does not exist).
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The gauges the alert rules (and `ops/prometheus/alerts.yaml`) watch:
+/// free disk, the oldest queued job, live workers. A value that cannot be
+/// read is left out rather than reported as zero.
+fn ops_metrics(l: &crate::jobs::Local) -> String {
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: String| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "{name} {value}");
+    };
+    if let Ok(d) = crate::alerts::probe::disk(l.home.root()) {
+        gauge(
+            "ctl_data_dir_free_bytes",
+            "Bytes free for ctl on the data directory's file system.",
+            d.free_bytes.to_string(),
+        );
+        gauge(
+            "ctl_data_dir_size_bytes",
+            "Size of the data directory's file system.",
+            d.total_bytes.to_string(),
+        );
+    }
+    if let Ok(oldest) = crate::alerts::probe::oldest_queued(&l.queue.dir(Dir::Queued)) {
+        gauge(
+            "ctl_queue_oldest_job_age_seconds",
+            "How long the longest-waiting queued job has waited (0 when none waits).",
+            format!("{:.3}", oldest.unwrap_or_default().as_secs_f64()),
+        );
+    }
+    if let Ok(n) = crate::queue::lease::live_worker_count(&l.home.workers_dir()) {
+        gauge("ctl_workers_alive", "Worker processes alive on this data directory.", n.to_string());
+    }
+    out
 }
 
 fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {

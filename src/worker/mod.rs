@@ -20,6 +20,7 @@ use std::time::Duration;
 use notify::Watcher;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::api::Job;
 use crate::events::Spares;
@@ -128,10 +129,14 @@ impl Worker {
         let mut tasks = JoinSet::new();
         let spawn = |tasks: &mut JoinSet<()>, (job, permit): Ready| {
             let (s, stop) = (shared.clone(), stop_rx.clone());
-            tasks.spawn(async move {
-                run::run_job(&s, job, stop).await;
-                drop(permit);
-            });
+            let span = job.span.clone();
+            tasks.spawn(
+                async move {
+                    run::run_job(&s, job, stop).await;
+                    drop(permit);
+                }
+                .instrument(span),
+            );
         };
         let rescan = Duration::from_secs_f64(cfg.rescan_secs.max(0.05));
         let mut tick = tokio::time::interval(rescan);

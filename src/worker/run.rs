@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use super::Shared;
 use super::budget::{Budget, Part};
@@ -41,6 +42,8 @@ pub(super) struct Prepared {
     summary: Summary,
     /// The attempt whose `started` event [`prepare`] wrote, if it did.
     started: Option<u32>,
+    /// The job's trace span, continuing the trace in its file.
+    pub(super) span: tracing::Span,
 }
 
 /// The start of a claimed job, on the thread that claimed it (blocking
@@ -51,6 +54,8 @@ pub(super) struct Prepared {
 /// for recovery.
 pub(super) fn prepare(shared: &Shared, job: Job) -> Option<Prepared> {
     let id = job.id.clone();
+    let span = crate::telemetry::job_span(&job);
+    let _claim = tracing::info_span!(parent: &span, "claim", job.id = %id).entered();
     let log_path = shared.local.home.events_path(&id);
     // A new log holds just the implied `queued` event: nothing to read back.
     let opened = EventWriter::open_job(&log_path, &id, Some(&shared.spares)).and_then(|(mut w, implied)| {
@@ -81,7 +86,7 @@ pub(super) fn prepare(shared: &Shared, job: Job) -> Option<Prepared> {
         }
         started = Some(attempt);
     }
-    Some(Prepared { job, writer, summary, started })
+    Some(Prepared { job, writer, summary, started, span: span.clone() })
 }
 
 fn max_attempts(shared: &Shared, job: &Job) -> u32 {
@@ -106,7 +111,7 @@ fn start_attempt(shared: &Shared, job: &Job, writer: &mut EventWriter, attempt: 
 /// either finishes the job durably, hands it back to the queue, or (when
 /// the disk refuses) leaves it in `_active` for recovery to retry.
 pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch::Receiver<bool>) {
-    let Prepared { job, mut writer, summary, mut started } = prepared;
+    let Prepared { job, mut writer, summary, mut started, .. } = prepared;
     let id = job.id.clone();
     let local = &shared.local;
 
@@ -144,7 +149,13 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
         used = attempt;
         pause_point(shared, "after_claim", &id).await;
 
-        match attempt_once(shared, &job, &mut writer, &mut stop).await {
+        let attempt_span = tracing::info_span!("attempt", attempt);
+        // The provider's host-wide limits: wait for a slot, then run with it.
+        let outcome = match wait_for_slot(shared, &job, &mut writer, attempt, &mut stop).await {
+            Ok(_slot) => attempt_once(shared, &job, &mut writer, &mut stop).instrument(attempt_span).await,
+            Err(outcome) => outcome,
+        };
+        match outcome {
             Outcome::Completed { usage, finish_reason, tool_calls } => {
                 if let Err(e) = writer.append(EventBody::Usage(usage)) {
                     last_error = Some(e.to_string());
@@ -247,20 +258,23 @@ async fn attempt_once(
             tool_choice: tools.choice(round),
         };
         let prompt_chars = messages.iter().map(|m| m.content.chars().count()).sum::<usize>();
-        let answer =
-            match stream_answer(shared, job, provider.as_ref(), &req, writer, stop, &mut totals).await {
-                Ok(answer) => answer,
-                Err(Outcome::Failed(e)) => {
-                    // Some servers say too little when a prompt is too long.
-                    let e = match provider.explain_failure(&req, &e).await {
-                        Some(why) => budget.explain(&shared.windows, why, &messages, &parts, &specs).await,
-                        None => e,
-                    };
-                    return Outcome::Failed(e);
-                }
-                Err(outcome) => return outcome,
-            };
-        totals.end_round(prompt_chars, answer.reported);
+        let chat_span = crate::telemetry::chat_span(&job.model);
+        let streamed = stream_answer(shared, job, provider.as_ref(), &req, writer, stop, &mut totals)
+            .instrument(chat_span.clone())
+            .await;
+        let answer = match streamed {
+            Ok(answer) => answer,
+            Err(Outcome::Failed(e)) => {
+                // Some servers say too little when a prompt is too long.
+                let e = match provider.explain_failure(&req, &e).await {
+                    Some(why) => budget.explain(&shared.windows, why, &messages, &parts, &specs).await,
+                    None => e,
+                };
+                return Outcome::Failed(e);
+            }
+            Err(outcome) => return outcome,
+        };
+        crate::telemetry::record_chat(&chat_span, &totals.end_round(prompt_chars, answer.reported));
         if answer.calls.is_empty() {
             return Outcome::Completed {
                 usage: totals.usage(),
@@ -351,15 +365,18 @@ impl Totals {
     }
 
     /// Adds a round's counts: the server's, or (when it sent none) an
-    /// estimate from the prompt's length and the streamed tokens.
-    fn end_round(&mut self, prompt_chars: usize, reported: Option<(u64, u64)>) {
-        let (p, c) = reported.unwrap_or_else(|| {
-            self.estimated = true;
-            ((prompt_chars as u64).div_ceil(4), self.round_tokens)
-        });
+    /// estimate from the prompt's length and the streamed tokens. Returns
+    /// the round's own usage (for its trace span).
+    fn end_round(&mut self, prompt_chars: usize, reported: Option<(u64, u64)>) -> Usage {
+        let estimated = reported.is_none();
+        let (p, c) = reported.unwrap_or(((prompt_chars as u64).div_ceil(4), self.round_tokens));
+        self.estimated |= estimated;
         self.prompt += p;
         self.completion += c;
         self.round_tokens = 0;
+        let ttft_ms = self.first.map(|f| (f - self.t0).as_secs_f64() * 1000.0);
+        let duration_ms = self.t0.elapsed().as_secs_f64() * 1000.0;
+        Usage { prompt_tokens: p, completion_tokens: c, ttft_ms, tokens_per_s: None, duration_ms, estimated }
     }
 
     fn usage(&self) -> Usage {
@@ -442,6 +459,52 @@ async fn stream_answer(
         }
     }
     Ok(answer)
+}
+
+/// Waits for a slot under the job's provider's `max_concurrency` and
+/// `requests_per_minute`. A job that must wait says so in its log (a
+/// `queued` event with the reason, then `started` again when it goes on),
+/// so `ctl tail` and the web UI show the wait; a cancel or a shutdown ends
+/// the wait.
+async fn wait_for_slot(
+    shared: &Shared,
+    job: &Job,
+    writer: &mut EventWriter,
+    attempt: u32,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<crate::limits::Slot, Outcome> {
+    let Some((name, cfg)) =
+        job.model.split_once(':').and_then(|(p, _)| shared.local.config.providers.get_key_value(p))
+    else {
+        return Ok(crate::limits::Slot::default());
+    };
+    let limits = crate::limits::ProviderLimits::new(&shared.local.home.workers_dir(), name, cfg);
+    if !limits.is_limited() {
+        return Ok(crate::limits::Slot::default());
+    }
+    let mut waited = false;
+    let acquired = tokio::select! {
+        r = limits.acquire(|why| {
+            waited = true;
+            let reason = Some(format!("waiting for provider {name}: {why}"));
+            tracing::info!(id = %job.id, provider = %name, "waiting for a slot: {why}");
+            if let Err(e) = writer.append(EventBody::Queued { attempts: attempt, reason }) {
+                tracing::warn!(id = %job.id, "cannot write event log: {e}");
+            }
+        }) => r,
+        () = cancelled(&shared.local.queue, &job.id) => return Err(Outcome::Cancelled),
+        () = stopped(stop) => return Err(Outcome::Interrupted),
+    };
+    let slot =
+        acquired.map_err(|e| Outcome::Failed(ProviderError::transient(format!("provider limits: {e}"))))?;
+    if waited {
+        let started =
+            EventBody::Started { attempt, worker: shared.lease.id().to_owned(), model: job.model.clone() };
+        if let Err(e) = writer.append(started) {
+            return Err(Outcome::Failed(ProviderError::transient(e.to_string())));
+        }
+    }
+    Ok(slot)
 }
 
 /// The conversation sent to the model, and what each message is: the

@@ -272,24 +272,32 @@ impl JobTools {
                 let plan = plan.clone();
                 let name = name.clone();
                 let job_id = job_id.clone();
-                async move {
-                    let t0 = Instant::now();
-                    let outcome = match plan {
-                        Plan::Refuse(why) => Err(why),
-                        Plan::Reuse(rec) => Ok(Ran::Reused(rec)),
-                        Plan::Call(args) => match host {
-                            None => Err("no tools are available in this worker".to_owned()),
-                            Some(host) => {
-                                match tokio::time::timeout(timeout, host.call(&job_id, &name, args)).await {
-                                    Ok(Ok(out)) => Ok(Ran::Fresh(out)),
-                                    Ok(Err(e)) => Err(e.to_string()),
-                                    Err(_) => Err(ToolError::Timeout(timeout.as_millis() as u64).to_string()),
+                // One span per call, under the attempt's, in the job's trace.
+                let span = tracing::info_span!("tool", otel.name = %format!("tool {name}"), ctl.tool = %name);
+                tracing::Instrument::instrument(
+                    async move {
+                        let t0 = Instant::now();
+                        let outcome = match plan {
+                            Plan::Refuse(why) => Err(why),
+                            Plan::Reuse(rec) => Ok(Ran::Reused(rec)),
+                            Plan::Call(args) => match host {
+                                None => Err("no tools are available in this worker".to_owned()),
+                                Some(host) => {
+                                    match tokio::time::timeout(timeout, host.call(&job_id, &name, args)).await
+                                    {
+                                        Ok(Ok(out)) => Ok(Ran::Fresh(out)),
+                                        Ok(Err(e)) => Err(e.to_string()),
+                                        Err(_) => {
+                                            Err(ToolError::Timeout(timeout.as_millis() as u64).to_string())
+                                        }
+                                    }
                                 }
-                            }
-                        },
-                    };
-                    (i, outcome, t0.elapsed())
-                }
+                            },
+                        };
+                        (i, outcome, t0.elapsed())
+                    },
+                    span,
+                )
             })
             .collect();
         let mut running = stream::iter(runs).buffer_unordered(self.limits.parallel);

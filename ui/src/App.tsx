@@ -2,6 +2,7 @@ import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, ApiError, ok, onUnauthorized } from "./api/client";
 import { Help } from "./components/Help";
 import { DrawerButton, Pane, TopBarSlotsProvider, useDrawer, useTopBarSlots } from "./components/Layout";
+import { SetupCheck } from "./components/SetupBanner";
 import { Login } from "./pages/Login";
 import { Chat } from "./pages/Chat";
 import { link, navigate, parseRoute, usePath } from "./lib/router";
@@ -128,6 +129,7 @@ export function App() {
             offline: showing what was loaded; it reconnects by itself
           </p>
         )}
+        <SetupCheck />
         <main className="main">
           <Suspense fallback={<div className="loading">loading…</div>}>
             {route.page === "chat" && <Chat sessionId={route.session} />}

@@ -73,37 +73,56 @@ pub fn model_path() -> PathBuf {
     out
 }
 
+/// A server of a test's own, killed on drop.
+pub struct Dedicated {
+    pub url: String,
+    _child: ChildGuard,
+}
+
+/// A server of a test's own with llama-cpp-python's default
+/// `interrupt_requests`: a second request cuts the first stream short.
+pub fn dedicated_interrupting() -> Dedicated {
+    let (url, child) = spawn(&["--n_ctx", "2048"], true);
+    Dedicated { url, _child: child }
+}
+
 impl Server {
     fn start() -> Self {
         Self::start_with(&["--n_ctx", "2048"])
     }
 
     fn start_with(extra: &[&str]) -> Self {
-        let python = venv().join("bin/python");
-        assert!(
-            python.exists(),
-            "the test LLM server is not installed at {}; run .ci/setup-llm (or set CTL_TEST_LLM_URL)",
-            python.display()
-        );
-        let port = free_port();
-        let child = Command::new(python)
-            .args(["-m", "llama_cpp.server", "--model"])
-            .arg(model_path())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--embedding", "true", "--model_alias", "tiny", "--n_threads", "1"])
-            // Tests share the server, and by default it cuts a stream short
-            // whenever another request arrives.
-            .args(["--interrupt_requests", "false"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start llama_cpp.server");
-        let guard = ChildGuard(child);
-        let url = format!("http://127.0.0.1:{port}/v1");
-        wait_ready(&url);
-        Self { url, _child: guard }
+        let (url, child) = spawn(extra, false);
+        Self { url, _child: child }
     }
+}
+
+/// Starts a llama-cpp-python server on a free port with `extra` flags;
+/// `interrupt` keeps its default of cutting a stream short when another
+/// request arrives (tests share the server, so they turn it off).
+fn spawn(extra: &[&str], interrupt: bool) -> (String, ChildGuard) {
+    let python = venv().join("bin/python");
+    assert!(
+        python.exists(),
+        "the test LLM server is not installed at {}; run .ci/setup-llm (or set CTL_TEST_LLM_URL)",
+        python.display()
+    );
+    let port = free_port();
+    let child = Command::new(python)
+        .args(["-m", "llama_cpp.server", "--model"])
+        .arg(model_path())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--embedding", "true", "--model_alias", "tiny", "--n_threads", "1"])
+        .args(["--interrupt_requests", if interrupt { "true" } else { "false" }])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start llama_cpp.server");
+    let guard = ChildGuard(child);
+    let url = format!("http://127.0.0.1:{port}/v1");
+    wait_ready(&url);
+    (url, guard)
 }
 
 pub fn free_port() -> u16 {

@@ -4,6 +4,8 @@
 pub mod http;
 pub mod llm;
 pub mod mcp;
+pub mod otlp;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
