@@ -201,11 +201,14 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| ToolError::Failed(format!("the tool panicked: {e}")))?
 }
 
+/// Each enabled tool by name, with its description made once.
+type Registry = BTreeMap<String, (Arc<dyn Tool>, ToolInfo)>;
+
 /// The enabled tools, built from the config. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Toolbox {
     /// Each tool with its description, made once.
-    tools: Arc<BTreeMap<String, (Arc<dyn Tool>, ToolInfo)>>,
+    tools: Arc<Registry>,
     disabled: Arc<Vec<String>>,
     recorder: Option<Arc<dyn Recorder>>,
 }
