@@ -101,7 +101,7 @@ impl Cli {
             Command::Up(a) => a.run(&ctx).await,
             Command::Token(a) => a.run(&ctx).await,
             Command::Tools(a) => a.run(&ctx).await,
-            Command::Mcp(a) => a.run(&ctx).await,
+            Command::Mcp(a) => Box::pin(a.run(&ctx)).await,
             Command::Doctor(a) => a.run(&ctx).await,
             Command::Alerts(a) => a.run(&ctx).await,
             Command::Completions(a) => a.run(),
