@@ -17,8 +17,9 @@ const SLOW_CODE = "import time; time.sleep(2); print(6*7)";
 const one = (value: string) => ({ type: "string", enum: [value] });
 const SCHEMAS = JSON.stringify({
   run_code: { type: "object", properties: { language: one("python"), code: one(SLOW_CODE) }, required: ["language", "code"] },
-  // A note that is not there: the call fails, and the model is told why.
-  vault_read: { type: "object", properties: { path: one("notes/missing.md") }, required: ["path"] },
+  // A loopback address: fetch refuses it, and the model is told why.
+  fetch: { type: "object", properties: { url: one("http://127.0.0.1:9/") }, required: ["url"] },
+  vault_read: { type: "object", properties: { path: one("notes/a.md") }, required: ["path"] },
 });
 
 interface Event {
@@ -156,15 +157,15 @@ describe("a chat that uses tools", () => {
 describe("a job that uses tools, on its page", () => {
   let id: string;
   beforeAll(async () => {
-    // Round 1 reads a note that is not there, round 2 runs code, round 3 answers.
+    // Round 1 fetches a page it may not, round 2 reads a note, round 3 answers.
     const prompt = join(up.dir, "prompt.txt");
-    writeFileSync(prompt, "What does note a say? Then compute 6*7.");
-    const out = await up.ctl(["submit", "--tool", "vault_read", "--tool", "run_code", "--tool-choice", "vault_read,run_code,none", "-p", "max_tokens=150", prompt]);
+    writeFileSync(prompt, "Fetch the page, then read note a.");
+    const out = await up.ctl(["submit", "--tool", "fetch", "--tool", "vault_read", "--tool-choice", "fetch,vault_read,none", "-p", "max_tokens=60", prompt]);
     id = out.trim().split(/\s+/).pop()!;
     expect((await waitJob(up, id)).state).toBe("completed");
   });
 
-  test("the timeline has a row for each call and result, opening to arguments and result; the details count calls, failures and time", async () => {
+  test("the timeline has a row for each call and result, opening to arguments and result; the details count calls, failures and time; a replay can reuse read-only results", async () => {
     const page = await newPage(b);
     await page.goto(up.loginUrl);
     await page.waitForSelector("#prompt");
@@ -174,12 +175,12 @@ describe("a job that uses tools, on its page", () => {
     const kinds = await timeline.locator("tbody tr .badge").allTextContents();
     expect(kinds.filter((k) => k.startsWith("tool_"))).toEqual(["tool_call", "tool_result", "tool_call", "tool_result"]);
     const details = await timeline.locator("details summary").allTextContents();
-    expect(details[0]).toBe("vault_read notes/missing.md · round 1");
-    expect(details[1]).toMatch(/^vault_read · \d+(\.\d+)? m?s · failed: /);
-    expect(details[2]).toBe(`run_code ${SLOW_CODE} · round 2`);
-    expect(details[3]).toMatch(/^run_code · \d+(\.\d+)? s · \d+ B$/);
+    expect(details[0]).toBe("fetch http://127.0.0.1:9/ · round 1");
+    expect(details[1]).toMatch(/^fetch · \d+(\.\d+)? m?s · failed: .*127\.0\.0\.1/);
+    expect(details[2]).toBe("vault_read notes/a.md · round 2");
+    expect(details[3]).toMatch(/^vault_read · \d+(\.\d+)? m?s · \d+ B$/);
     await timeline.locator("details summary").nth(3).click();
-    expect(await timeline.getByLabel("result").textContent()).toContain("42");
+    expect(await timeline.getByLabel("result").textContent()).toContain("The answer is 42.");
 
     const view = await up.call<ToolJob>("GET", `/api/v1/jobs/${id}`);
     expect(view.tool_stats).toMatchObject({ calls: 2, errors: 1 });
@@ -188,18 +189,47 @@ describe("a job that uses tools, on its page", () => {
     // In the output, the failed call and the one that ran, in order.
     const rows = page.getByTestId("output").locator('[data-testid="tool-call"]');
     expect(await rows.evaluateAll((els) => els.map((e) => `${e.getAttribute("data-tool")} ${e.getAttribute("data-status")}`))).toEqual([
-      "vault_read error",
-      "run_code done",
+      "fetch error",
+      "vault_read done",
     ]);
     expect(await page.getByTestId("client").count()).toBe(0);
     await screenshot(page, "job-tools", true);
+
+    // A replay that reuses the read-only result instead of reading the note again.
+    await page.getByRole("button", { name: "replay…" }).click();
+    await page.getByRole("checkbox", { name: /^reuse this run's results/ }).check();
+    await page.getByRole("button", { name: "replay", exact: true }).click();
+    await page.waitForURL((u) => u.pathname.startsWith("/job/") && !u.pathname.endsWith(id));
+    const replay = page.url().split("/").pop()!;
+    expect((await waitJob(up, replay)).state).toBe("completed");
+    const reused = (await events(replay)).filter((e) => e.type === "tool_result").map((e) => [e.data.tool, e.data.reused ?? false]);
+    expect(reused).toEqual([["fetch", false], ["vault_read", true]]);
+    const read = page.getByTestId("output").locator('[data-testid="tool-call"][data-tool="vault_read"] summary');
+    await expect.poll(() => read.textContent()).toMatch(/, reused$/);
     await page.context().close();
   });
 
-  test("on a phone at 390 and 360 px the calls fit, with touch-sized rows", async () => {
+  test("on a phone at 390 and 360 px the calls fit, with touch-sized rows, in the chat and on the job's page", async () => {
     const page = await newDevicePage(b, PHONE);
     await page.goto(up.loginUrl);
     await page.waitForSelector("#prompt");
+    // The chat of the first tests: its tools picker, and its answer with the call open.
+    const { sessions } = await up.call<{ sessions: { id: string; title: string }[] }>("GET", "/api/v1/sessions");
+    const chat = sessions.find((x) => x.title.startsWith("What is six times seven"))!;
+    await page.goto(`${up.url}/chat/${chat.id}`);
+    // Its first answer is an earlier one now: its calls are folded into a line.
+    await page.locator("article.msg.assistant .tool-summary summary").tap();
+    const call = page.locator('article.msg.assistant [data-testid="tool-call"] summary').first();
+    await call.waitFor();
+    await call.tap();
+    await page.getByRole("button", { name: /^options/ }).tap();
+    await page.locator('form.composer summary[aria-label="tools"]').tap();
+    await page.getByRole("checkbox", { name: /^run_code/ }).check();
+    for (const width of [390, 360]) {
+      await page.setViewportSize({ width, height: PHONE.height });
+      await fits(page, "a chat with a tool call open, and the tools picker");
+    }
+    await page.setViewportSize({ width: PHONE.width, height: PHONE.height });
     await page.goto(`${up.url}/job/${id}`);
     await page.getByTestId("timeline").locator("details").first().waitFor();
     for (const width of [390, 360]) {

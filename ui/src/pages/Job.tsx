@@ -334,6 +334,7 @@ function ReplayForm({ job, onClose }: { job: JobView; onClose: () => void }) {
   const models = useModels();
   const [model, setModel] = useState("");
   const [params, setParams] = useState("");
+  const [reuse, setReuse] = useState(false);
   const [error, setError] = useState<string>();
   const first = useRef<HTMLSelectElement>(null);
   useEffect(() => first.current?.focus(), []);
@@ -352,7 +353,7 @@ function ReplayForm({ job, onClose }: { job: JobView; onClose: () => void }) {
     }
     try {
       const created = await ok(
-        api.POST("/api/v1/jobs/{id}/replay", { params: { path: { id: job.id } }, body: { model: model || null, params: parsed } }),
+        api.POST("/api/v1/jobs/{id}/replay", { params: { path: { id: job.id } }, body: { model: model || null, params: parsed, reuse_tool_results: reuse } }),
       );
       onClose();
       navigate(`/job/${created.id}`);
@@ -371,6 +372,12 @@ function ReplayForm({ job, onClose }: { job: JobView; onClose: () => void }) {
         parameters (JSON, merged over the original&apos;s)
         <input value={params} onChange={(e) => setParams(e.target.value)} placeholder='{"temperature": 0.2}' aria-label="replay parameters" />
       </label>
+      {(job.tools ?? []).length > 0 && (
+        <label className="inline-check">
+          <input type="checkbox" checked={reuse} onChange={(e) => setReuse(e.target.checked)} />
+          <span>reuse this run&apos;s results of read-only tools (search, fetch, vault) instead of calling them again</span>
+        </label>
+      )}
       {error && <p className="error" role="alert">{error}</p>}
       <div className="row">
         <button type="submit">replay</button>
