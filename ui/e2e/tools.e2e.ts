@@ -269,4 +269,35 @@ describe("a job sent by a gateway client", () => {
     await expect.poll(() => page.getByTestId("client").textContent()).toMatch(/^openai API · e2e-editor\/1\.0 · user alice/);
     await page.context().close();
   });
+
+  test("a function the client runs itself shows as a call handed back to it", async () => {
+    const weather = {
+      type: "function",
+      function: { name: "get_weather", description: "The weather in a city", parameters: { type: "object", properties: { city: one("Oslo") }, required: ["city"] } },
+    };
+    const r = await fetch(`${up.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${up.token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "local:tiny",
+        messages: [{ role: "user", content: "Weather in Oslo?" }],
+        max_tokens: 60,
+        tools: [weather],
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+      }),
+    });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { id: string; choices: { message: { tool_calls?: { function: { name: string } }[] } }[] };
+    expect(body.choices[0]?.message.tool_calls?.map((c) => c.function.name)).toEqual(["get_weather"]);
+    const id = body.id.replace(/^chatcmpl-/, "");
+    const page = await newPage(b);
+    await page.goto(up.loginUrl);
+    await page.waitForSelector("#prompt");
+    await page.goto(`${up.url}/job/${id}`);
+    const row = page.getByTestId("output").locator('[data-testid="tool-call"]');
+    await expect.poll(() => row.getAttribute("data-status")).toBe("client");
+    expect(await row.locator("summary").textContent()).toBe("↗get_weatherOslofor the client to run");
+    await expect.poll(() => page.getByTestId("timeline").textContent()).toContain("calls for the client: get_weather");
+    await page.context().close();
+  });
 });
