@@ -7,7 +7,8 @@ describe("tool call summaries", () => {
     expect(callTarget({ url: "https://a.b/c", path: "x" })).toBe("https://a.b/c");
     expect(callTarget({ language: "python", code: "\nimport os\nprint(1)" })).toBe("import os");
     expect(callTarget({ n: 3, zz: "only string" })).toBe("only string");
-    expect(callTarget("not an object")).toBe("");
+    expect(callTarget(["not", "an object"])).toBe("");
+    expect(callTarget('{ "code": "import tim')).toBe('{ "code": "import tim');
     expect(callTarget(null)).toBe("");
     const long = callTarget({ query: "é".repeat(100) });
     expect([...long]).toHaveLength(60);

@@ -6,12 +6,17 @@ const MAX = 60;
 /**
  * The call's target: its URL, path, query, code or name, else its first
  * string argument; only the first non-blank line, cut to 60 characters.
+ * Arguments that are not an object (a model cut off mid-call) show as the
+ * text they are.
  */
 export function callTarget(args: unknown): string {
-  if (!args || typeof args !== "object" || Array.isArray(args)) return "";
-  const o = args as Record<string, unknown>;
   const str = (v: unknown): v is string => typeof v === "string";
-  const pick = PICK.map((k) => o[k]).find(str) ?? Object.values(o).find(str) ?? "";
+  let pick = "";
+  if (str(args)) pick = args;
+  else if (args && typeof args === "object" && !Array.isArray(args)) {
+    const o = args as Record<string, unknown>;
+    pick = PICK.map((k) => o[k]).find(str) ?? Object.values(o).find(str) ?? "";
+  }
   const line = pick.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
   const chars = [...line];
   return chars.length <= MAX ? line : `${chars.slice(0, MAX - 1).join("")}…`;
