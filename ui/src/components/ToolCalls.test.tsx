@@ -21,7 +21,7 @@ describe("tool calls in an answer", () => {
     const { container } = render(
       <AnswerWithTools
         text="Let me look.The note says 42."
-        tools={[call({ at: 12, durationMs: 12.4, bytes: 23, result: "The answer is 42." }), call({ id: "c2", tool: "run_code", arguments: { code: "print(6*7)" }, at: 12, round: 1, status: "running" })]}
+        tools={[call({ at: 12, durationMs: 12.4, bytes: 23, result: "The answer is 42." }), call({ id: "c2", tool: "run_code", arguments: { code: "print(6*7)" }, at: 12, round: 1, status: "running", since: Date.now() - 3000 })]}
       />,
     );
     const parts = [...container.children].map((el) => el.className.split(" ")[0]);
@@ -30,11 +30,12 @@ describe("tool calls in an answer", () => {
     expect(container.children[2]?.textContent?.trim()).toBe("The note says 42.");
     const rows = container.querySelectorAll("[data-testid=tool-call] summary");
     expect(rows[0]?.textContent).toBe("→vault_readnotes/a.md12 ms, 23 B");
-    expect(rows[1]?.textContent).toBe("⟳run_codeprint(6*7)running…");
+    // A running call counts its seconds.
+    expect(rows[1]?.textContent).toBe("⟳run_codeprint(6*7)running… 3 s");
   });
 
   test("calls before any text, and an answer without calls, render as they are", () => {
-    const { container } = render(<AnswerWithTools text="" tools={[call({ status: "running" })]} />);
+    const { container } = render(<AnswerWithTools text="" tools={[call({ status: "running", since: Date.now() })]} />);
     expect(container.querySelectorAll("[data-testid=tool-call]")).toHaveLength(1);
     expect(render(<AnswerWithTools text="plain" tools={[]} />).container.innerHTML).toBe('<div class="md "><p>plain</p>\n</div>');
   });

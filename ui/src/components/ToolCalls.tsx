@@ -1,7 +1,7 @@
 // Tool calls as the reader meets them: one line each (tool, target, time,
 // size or error) that opens to the arguments and the result the model saw.
 // In an answer they sit where the model made them, between its texts.
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import type { ToolActivity } from "../lib/jobStream";
 import { ms, size } from "../lib/format";
 import { callTarget, prettyArgs } from "../lib/tools";
@@ -15,11 +15,23 @@ const ICON: Record<ToolActivity["status"], string> = {
   client: "↗",
 };
 
+/** Seconds since `since` (the call's announcement), counting while `on`. */
+function useElapsed(since: number, on: boolean): number | undefined {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!on) return;
+    const t = window.setInterval(() => setNow(Date.now()), 500);
+    return () => window.clearInterval(t);
+  }, [on]);
+  // Clocks of browser and server may differ a little: never below zero.
+  return on ? Math.max(0, Math.floor((now - since) / 1000)) : undefined;
+}
+
 /** What the one line says after the target. */
-function outcome(c: ToolActivity): string {
+function outcome(c: ToolActivity, elapsed?: number): string {
   switch (c.status) {
     case "running":
-      return "running…";
+      return elapsed ? `running… ${elapsed} s` : "running…";
     case "stopped":
       return "stopped before it ended";
     case "client":
@@ -33,13 +45,14 @@ function outcome(c: ToolActivity): string {
 
 export function ToolCallRow({ call }: { call: ToolActivity }) {
   const target = callTarget(call.arguments);
+  const elapsed = useElapsed(call.since, call.status === "running");
   return (
     <details className={`tool-call tool-${call.status}`} data-testid="tool-call" data-tool={call.tool} data-status={call.status}>
       <summary>
         <span className="tool-icon" aria-hidden="true">{ICON[call.status]}</span>
         <span className="tool-name">{call.tool}</span>
         {target && <span className="tool-target">{target}</span>}
-        <span className={call.status === "error" ? "tool-outcome error" : "tool-outcome dim"}>{outcome(call)}</span>
+        <span className={call.status === "error" ? "tool-outcome error" : "tool-outcome dim"}>{outcome(call, elapsed)}</span>
       </summary>
       <div className="tool-body">
         <p className="dim small">arguments{call.round > 0 ? ` · round ${call.round}` : ""}</p>
