@@ -184,6 +184,9 @@ _ctl() {
             ctl__subcmd__help__subcmd__tools,list)
                 cmd="ctl__subcmd__help__subcmd__tools__subcmd__list"
                 ;;
+            ctl__subcmd__help__subcmd__tools,servers)
+                cmd="ctl__subcmd__help__subcmd__tools__subcmd__servers"
+                ;;
             ctl__subcmd__skills,help)
                 cmd="ctl__subcmd__skills__subcmd__help"
                 ;;
@@ -247,6 +250,9 @@ _ctl() {
             ctl__subcmd__tools,list)
                 cmd="ctl__subcmd__tools__subcmd__list"
                 ;;
+            ctl__subcmd__tools,servers)
+                cmd="ctl__subcmd__tools__subcmd__servers"
+                ;;
             ctl__subcmd__tools__subcmd__help,call)
                 cmd="ctl__subcmd__tools__subcmd__help__subcmd__call"
                 ;;
@@ -255,6 +261,9 @@ _ctl() {
                 ;;
             ctl__subcmd__tools__subcmd__help,list)
                 cmd="ctl__subcmd__tools__subcmd__help__subcmd__list"
+                ;;
+            ctl__subcmd__tools__subcmd__help,servers)
+                cmd="ctl__subcmd__tools__subcmd__help__subcmd__servers"
                 ;;
             *)
                 ;;
@@ -901,7 +910,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__tools)
-            opts="list call"
+            opts="list call servers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +938,20 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__tools__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__tools__subcmd__servers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1795,7 +1818,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools)
-            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1863,7 +1886,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools__subcmd__help)
-            opts="list call help"
+            opts="list call servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1918,7 +1941,51 @@ _ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ctl__subcmd__tools__subcmd__help__subcmd__servers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ctl__subcmd__tools__subcmd__list)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__servers)
             opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
