@@ -4,14 +4,16 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, ReplaySpec, Role, SkillSnapshot};
+use crate::backend::{EventLog, JobQueue, Records};
 use crate::config::Config;
-use crate::events::{self, EventError, EventWriter, Summary};
+use crate::events::{EventError, Summary};
 use crate::home::{Home, HomeError};
-use crate::queue::{self, Dir, Queue, QueueError};
+use crate::queue::{self, Dir, QueueError};
 use crate::skills::Catalog;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -33,12 +35,14 @@ pub enum JobError {
     WrongState { id: String, state: JobState, action: &'static str },
 }
 
-/// A data directory opened for job operations.
+/// A data directory (and the backend it is configured with) opened for
+/// job operations.
 #[derive(Debug, Clone)]
 pub struct Local {
     pub home: Home,
-    pub queue: Queue,
-    pub store: Store,
+    pub queue: Arc<dyn JobQueue>,
+    pub events: Arc<dyn EventLog>,
+    pub store: Arc<dyn Records>,
     pub config: Config,
 }
 
@@ -54,8 +58,13 @@ pub enum CancelOutcome {
 impl Local {
     pub fn open(root: PathBuf, config: Config) -> Result<Self, JobError> {
         let home = Home::open(root)?;
-        let store = Store::open(&home.db_path())?;
-        Ok(Self { queue: Queue::new(home.clone()), home, store, config })
+        let backend = crate::backend::fs::open(&home)?;
+        Ok(Self::with_backend(home, backend, config))
+    }
+
+    /// A data directory with the parts of an opened backend.
+    pub fn with_backend(home: Home, backend: crate::backend::Backend, config: Config) -> Self {
+        Self { home, queue: backend.queue, events: backend.events, store: backend.records, config }
     }
 
     /// Turns a spec into a job file and publishes it. Skills are looked up
@@ -326,7 +335,7 @@ impl Local {
             }
             Err(e) => return Err(read_error(id, e)),
         };
-        let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
+        let summary = Summary::from_events(&self.events.read_all(id)?);
         let state = match dir {
             Dir::Queued => JobState::Queued,
             Dir::Active => JobState::Active,
@@ -383,12 +392,12 @@ impl Local {
             let job = self.queue.read(Dir::Failed, id).map_err(|e| read_error(id, e))?;
             // Having won the job, this process owns its log: usually it
             // creates it, with the implied `queued` event first.
-            let (mut writer, _) = EventWriter::open_job(&self.home.events_path(id), id, None)?;
+            let (mut writer, _) = self.events.open_job(id)?;
             writer.append_durable(EventBody::Cancelled {
                 reason: Some("cancelled before it started".into()),
             })?;
             writer.sync_dir()?;
-            let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
+            let summary = Summary::from_events(&self.events.read_all(id)?);
             self.store.record(&view_of(&job, JobState::Cancelled, &summary))?;
             return Ok(CancelOutcome::Cancelled);
         }
@@ -422,7 +431,7 @@ impl Local {
         }
         // The event goes first: once the file is back in `_queue` a worker
         // may claim it and start appending.
-        let (mut writer, _) = EventWriter::open_job(&self.home.events_path(id), id, None)?;
+        let (mut writer, _) = self.events.open_job(id)?;
         writer.append_durable(EventBody::Queued { attempts: 0, reason: Some("retry".into()) })?;
         writer.sync_dir()?;
         drop(writer);

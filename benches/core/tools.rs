@@ -121,8 +121,11 @@ fn job_times(env: &Env, id: &str) -> (f64, f64) {
         e["ts"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap()
     };
     let took = at("done").duration_since(at("started")).as_secs_f64() * 1000.0;
-    let tools: f64 =
-        events.iter().filter(|e| e["type"] == "tool_result").filter_map(|e| e["data"]["duration_ms"].as_f64()).sum();
+    let tools: f64 = events
+        .iter()
+        .filter(|e| e["type"] == "tool_result")
+        .filter_map(|e| e["data"]["duration_ms"].as_f64())
+        .sum();
     (took, tools)
 }
 

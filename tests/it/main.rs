@@ -4,6 +4,7 @@
 mod alerts;
 mod api;
 mod cli;
+mod conformance;
 mod crash;
 mod e2e;
 mod faults;
