@@ -14,6 +14,7 @@ mod gateway;
 mod helper;
 mod limits;
 mod mcp;
+mod pg;
 mod provenance;
 mod search;
 mod secrets;
