@@ -39,7 +39,7 @@ pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
 pub use tool_calls::{ToolCallCount, ToolCallRow};
 
 /// The migrations, in order. `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[(&str, &str)] = &[
+pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
     ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),

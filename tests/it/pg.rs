@@ -132,3 +132,31 @@ fn a_live_stream_follows_a_worker_on_another_host() {
     assert_eq!(seqs, (0..events.len() as u64).collect::<Vec<_>>());
     assert!(events.iter().filter(|e| e.1 == "token").count() > 1);
 }
+
+#[test]
+fn migrate_is_safe_from_many_processes_at_once_and_doctor_checks_the_database() {
+    let Some(schema) = Schema::new() else { return };
+    let env = host(&schema);
+    let runs: Vec<_> = (0..4).map(|_| env.cmd().arg("migrate").spawn().unwrap()).collect();
+    for mut r in runs {
+        assert!(r.wait().unwrap().success());
+    }
+    assert_eq!(env.ok(&["migrate"]).trim(), "schema version 1: up to date");
+    let version = schema.text(&format!("SELECT version::text FROM {}.ctl_schema", schema.name));
+    assert_eq!(version.as_deref(), Some("1"));
+
+    let out = env.run(&["doctor", "--json"]);
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for name in ["postgres", "schema", "clock skew"] {
+        let check = checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name}: {checks:?}"));
+        assert_eq!(check["ok"], true, "{check}");
+    }
+
+    // A database without the schema is named as such.
+    schema.sql(&format!("UPDATE {}.ctl_schema SET version = 0", schema.name));
+    let out = env.run(&["doctor", "--json"]);
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let check = checks.iter().find(|c| c["name"] == "schema").unwrap();
+    assert_eq!(check["ok"], false);
+    assert!(check["detail"].as_str().unwrap().contains("ctl migrate"), "{check}");
+}

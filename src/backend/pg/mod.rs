@@ -295,6 +295,56 @@ impl Db {
     }
 }
 
+/// `ctl doctor`'s checks of the database: the connection, the schema
+/// version, and the clock skew between this host and the database (leases
+/// are timed by the database's clock; a host far off misreads them in logs
+/// and `ctl jobs`, and its heartbeat period should stay well under the lease).
+pub fn doctor(config: &crate::config::Config) -> Vec<(&'static str, Result<String, String>)> {
+    let mut out = Vec::new();
+    let db = match PgSettings::from_config(config).and_then(|s| Db::new(&s)) {
+        Ok(db) => db,
+        Err(e) => {
+            out.push(("postgres", Err(e.to_string())));
+            return out;
+        }
+    };
+    let version = db.call(|c| {
+        Box::pin(async move { Ok(c.query_one("SELECT version()", &[]).await?.get::<_, String>(0)) })
+    });
+    match version {
+        Ok(v) => out.push(("postgres", Ok(v.split(" on ").next().unwrap_or(&v).to_owned()))),
+        Err(e) => {
+            out.push(("postgres", Err(e.to_string())));
+            return out;
+        }
+    }
+    out.push((
+        "schema",
+        match db.schema_version() {
+            Ok(v) if v == MIGRATIONS.len() => Ok(format!("version {v} (up to date)")),
+            Ok(v) if v > MIGRATIONS.len() => {
+                Err(PgError::TooNew { found: v, known: MIGRATIONS.len() }.to_string())
+            }
+            Ok(v) => Err(PgError::TooOld { found: v, known: MIGRATIONS.len() }.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+    ));
+    out.push((
+        "clock skew",
+        match db.clock_skew_ms() {
+            Ok(ms) if ms.abs() <= MAX_SKEW_MS => Ok(format!("{ms:+.1} ms")),
+            Ok(ms) => Err(format!(
+                "{ms:+.1} ms between this host and the database (more than {MAX_SKEW_MS} ms): fix NTP"
+            )),
+            Err(e) => Err(e.to_string()),
+        },
+    ));
+    out
+}
+
+/// The clock skew `ctl doctor` accepts, in milliseconds.
+const MAX_SKEW_MS: f64 = 1000.0;
+
 /// Opens the backend: a pool, the migrations applied.
 pub fn open(settings: &PgSettings) -> Result<Backend, PgError> {
     let db = Db::new(settings)?;
