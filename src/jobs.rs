@@ -58,7 +58,14 @@ pub enum CancelOutcome {
 impl Local {
     pub fn open(root: PathBuf, config: Config) -> Result<Self, JobError> {
         let home = Home::open(root)?;
-        let backend = crate::backend::fs::open(&home)?;
+        let backend = match config.backend.kind {
+            crate::config::BackendKind::Fs => crate::backend::fs::open(&home)?,
+            crate::config::BackendKind::Postgres => {
+                let settings = crate::backend::pg::PgSettings::from_config(&config)
+                    .map_err(|e| JobError::Invalid(e.to_string()))?;
+                crate::backend::pg::open(&settings).map_err(|e| JobError::Invalid(e.to_string()))?
+            }
+        };
         Ok(Self::with_backend(home, backend, config))
     }
 

@@ -10,6 +10,7 @@
 //! against every implementation.
 
 pub mod fs;
+pub mod pg;
 
 use std::any::Any;
 use std::fmt::Debug;
@@ -127,7 +128,10 @@ pub trait EventSink: Send {
     fn append(&mut self, body: EventBody) -> Result<Event, EventError>;
     /// Appends an event and makes it (and all before it) durable.
     fn append_durable(&mut self, body: EventBody) -> Result<Event, EventError>;
-    /// Makes the log itself durable (its name, on a filesystem).
+    /// Makes the log itself durable (its name, on a filesystem; what was
+    /// appended, in a database, but for a terminal event that the job's
+    /// finish writes). After it, a read of the log and [`Self::unflushed`]
+    /// together hold every event.
     fn sync_dir(&mut self) -> Result<(), EventError>;
     /// The log may have been made by a process that died before it was durable.
     fn assume_dir_unsynced(&mut self) {}

@@ -69,6 +69,13 @@ impl DoctorArgs {
             );
             add("queue", queue_summary(home));
         }
+        if config.backend.kind == crate::config::BackendKind::Postgres {
+            let cfg = config.clone();
+            let results = tokio::task::spawn_blocking(move || crate::backend::pg::doctor(&cfg)).await?;
+            for (name, result) in results {
+                add(name, result);
+            }
+        }
         match config.resolve_model(None) {
             Ok((p, m)) => add("default model", Ok(format!("{p}:{m}"))),
             Err(e) => add("default model", Err(e)),

@@ -306,41 +306,28 @@ pub fn sessions_tokens_and_usage(h: &impl Harness) {
     assert_eq!(stats.iter().map(|r| r.jobs).sum::<u64>(), rows.len() as u64);
 }
 
-/// Runs every case of the suite on a harness, each in a fresh state.
+/// Runs every case of the suite through `$run` (which gives each case a
+/// fresh state of its backend).
 macro_rules! conformance {
-    ($make:expr) => {
-        #[test]
-        fn publish_claim_finish() {
-            super::publish_claim_finish(&$make);
-        }
-        #[test]
-        fn priority_then_age() {
-            super::priority_then_age(&$make);
-        }
-        #[test]
-        fn two_workers_race_for_every_job() {
-            super::two_workers_race_for_every_job(&$make);
-        }
-        #[test]
-        fn a_dead_workers_job_is_requeued_and_runs_once_elsewhere() {
-            super::a_dead_workers_job_is_requeued_and_runs_once_elsewhere(&$make);
-        }
-        #[test]
-        fn a_stale_workers_late_completion_is_refused() {
-            super::a_stale_workers_late_completion_is_refused(&$make);
-        }
-        #[test]
-        fn cancel_queued_and_running() {
-            super::cancel_queued_and_running(&$make);
-        }
-        #[test]
-        fn resume_from_seq_loses_and_repeats_nothing() {
-            super::resume_from_seq_loses_and_repeats_nothing(&$make);
-        }
-        #[test]
-        fn sessions_tokens_and_usage() {
-            super::sessions_tokens_and_usage(&$make);
-        }
+    ($run:path) => {
+        conformance!(@cases $run;
+            publish_claim_finish,
+            priority_then_age,
+            two_workers_race_for_every_job,
+            a_dead_workers_job_is_requeued_and_runs_once_elsewhere,
+            a_stale_workers_late_completion_is_refused,
+            cancel_queued_and_running,
+            resume_from_seq_loses_and_repeats_nothing,
+            sessions_tokens_and_usage,
+        );
+    };
+    (@cases $run:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $run(|h| super::$case(h));
+            }
+        )*
     };
 }
 
@@ -380,5 +367,67 @@ mod fs {
         }
     }
 
-    conformance!(Fs::new());
+    fn run(case: impl FnOnce(&Fs)) {
+        case(&Fs::new());
+    }
+
+    conformance!(run);
+}
+
+/// PostgreSQL, when `CTL_TEST_DATABASE_URL` names a database (CI sets it;
+/// `.ci/run` fails when the database is not reachable): each case in a
+/// schema of its own, dropped afterwards.
+mod pg {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use ctl::backend::WorkerLease;
+    use ctl::backend::pg::PgSettings;
+    use ctl::config::{BackendKind, Config};
+    use ctl::home::Home;
+    use ctl::jobs::Local;
+
+    use crate::helper::pg::Schema;
+
+    pub struct Pg {
+        schema: Schema,
+        home: tempfile::TempDir,
+    }
+
+    impl super::Harness for Pg {
+        fn open(&self) -> Local {
+            let mut config = Config::default();
+            config.backend.kind = BackendKind::Postgres;
+            let settings =
+                PgSettings { url: self.schema.url(), pool_size: 4, lease: Duration::from_secs(30) };
+            let backend = ctl::backend::pg::open(&settings).unwrap();
+            Local::with_backend(Home::open(self.home.path()).unwrap(), backend, config)
+        }
+
+        fn lapse(&self, _local: &Local, id: &str) {
+            self.schema.sql(&format!(
+                "UPDATE {}.ctl_queue SET lease_expires = now() - interval '1 second' WHERE id = '{id}'",
+                self.schema.name
+            ));
+        }
+
+        /// A dead worker stops heartbeating: its leases lapse.
+        fn crash(&self, local: &Local, lease: Arc<dyn WorkerLease>, id: &str) {
+            drop(lease);
+            self.lapse(local, id);
+        }
+
+        fn leases_lapse(&self) -> bool {
+            true
+        }
+    }
+
+    /// Runs `case` on a fresh schema (when a test database is set).
+    fn on_pg(case: impl FnOnce(&Pg)) {
+        if let Some(schema) = Schema::new() {
+            case(&Pg { schema, home: tempfile::tempdir().unwrap() });
+        }
+    }
+
+    conformance!(on_pg);
 }

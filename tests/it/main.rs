@@ -15,6 +15,7 @@ mod helper;
 mod limits;
 mod mcp;
 mod mcp_servers;
+mod pg;
 mod provenance;
 mod search;
 mod secrets;
