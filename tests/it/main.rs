@@ -14,6 +14,7 @@ mod helper;
 mod limits;
 mod mcp;
 mod provenance;
+mod rag;
 mod search;
 mod secrets;
 mod skills;
