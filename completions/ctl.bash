@@ -1386,7 +1386,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__replay)
-            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --follow --home --config --server --json --verbose --log-format --help --version"
+            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --fresh-retrieval --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1802,7 +1802,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__submit)
-            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --priority --follow --home --config --server --json --verbose --log-format --help --version"
+            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --rag --rag-mode --priority --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1846,6 +1846,14 @@ _ctl() {
                     ;;
                 --tool-choice)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rag-mode)
+                    COMPREPLY=($(compgen -W "augment context-only" -- "${cur}"))
                     return 0
                     ;;
                 --priority)

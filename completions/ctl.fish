@@ -62,6 +62,9 @@ complete -c ctl -n "__fish_ctl_using_subcommand submit" -s p -l param -d 'Genera
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l tool -d 'Tool the model may call, repeatable (see `ctl tools list`). Without it the job gets its skills\' allowed-tools, else `worker.default_tools`' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l tools -d 'Tools as one comma-separated list; `all` is every enabled tool the job\'s skills allow' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l tool-choice -d 'How the model picks tools: auto, none, required or a tool\'s name (that call is forced); a comma-separated list gives one per model call, then auto (e.g. vault_read,none)' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l rag -d 'Answer from a vault (default: the only or the default one): the worker retrieves sources before the model call and numbers them in the prompt; `ctl tail` prints them after the answer' -r
+complete -c ctl -n "__fish_ctl_using_subcommand submit" -l rag-mode -d 'How the sources are used: augment (cite them) or context-only (answer only from them)' -r -f -a "augment\t'Numbered sources in the prompt; the answer cites them'
+context-only\t'Answer only from the sources'"
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l priority -d 'Higher runs first (default 0); jobs of equal priority run in submit order' -r
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand submit" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
@@ -134,6 +137,7 @@ complete -c ctl -n "__fish_ctl_using_subcommand replay" -l server -d 'Send job c
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line, with the trace and span ids'"
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l reuse-tool-results -d 'Give the model the results the original\'s read-only tool calls (search, fetch, vault, retrieval) got, instead of calling again'
+complete -c ctl -n "__fish_ctl_using_subcommand replay" -l fresh-retrieval -d 'Search the vault again instead of reusing the sources the original retrieved (a replay reuses them by default)'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s f -l follow -d 'Stream the replay\'s output after submitting it'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -l json -d 'Print machine-readable JSON instead of tables and text'
 complete -c ctl -n "__fish_ctl_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod query;
 pub mod reindex;
 pub mod status;
+pub mod tool;
 pub mod vectors;
 pub mod walk;
 

@@ -106,7 +106,7 @@ pub fn parse(text: &str, stem: &str) -> Note {
             Event::Start(Tag::CodeBlock(_)) => code_depth += 1,
             Event::End(TagEnd::CodeBlock) => code_depth = code_depth.saturating_sub(1),
             Event::Start(Tag::Heading { level, .. }) => {
-                heading = Some((level as u8, range.start, String::new()))
+                heading = Some((level as u8, range.start, String::new()));
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, offset, text)) = heading.take() {

@@ -6,6 +6,7 @@
 //! gives running jobs a grace period, then stops and requeues them.
 
 mod budget;
+mod retrieval;
 mod run;
 mod tools;
 
@@ -92,7 +93,7 @@ impl Worker {
         let spares = Spares::new(spares_dir, concurrency + 1).map_err(|e| {
             WorkerError::Start(format!("cannot make {}.spares in the workers directory: {e}", lease.id()))
         })?;
-        let tools = match crate::tools::Toolbox::from_config(&local.config) {
+        let tools = match crate::rag::tool::toolbox(&local.config, local.home.root()) {
             Ok(toolbox) => {
                 let host = tools::Builtin { toolbox, store: local.store.clone() };
                 Some(Arc::new(host) as Arc<dyn ToolHost>)

@@ -312,3 +312,108 @@ fn fixture_dir(vault: &Path) {
     std::fs::create_dir_all(vault).unwrap();
     fixture(vault);
 }
+
+fn event_types(env: &Env, id: &str) -> Vec<String> {
+    env.events(id).iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
+}
+
+fn retrieval(env: &Env, id: &str) -> Value {
+    env.events(id).into_iter().find(|e| e["type"] == "retrieval").expect("a retrieval event")["data"].clone()
+}
+
+#[test]
+fn rag_jobs_retrieve_before_the_first_token_cite_and_replay_the_same_sources() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    reindex(&env);
+    let _w = env.worker(&[]);
+    let id = env.submit("zanzibar migration", &["--rag", "--param", "max_tokens=8"]);
+    let view = env.wait_finished(&id, 60);
+    assert_eq!(view["state"], "completed", "{view}");
+
+    // The retrieval event comes after `started` and before the first token.
+    let types = event_types(&env, &id);
+    let r = types.iter().position(|t| t == "retrieval").expect("retrieval");
+    assert!(types[..r].contains(&"started".to_owned()));
+    assert!(types[r..].iter().any(|t| t == "token"), "{types:?}");
+    assert!(!types[..r].contains(&"token".to_owned()));
+    let data = retrieval(&env, &id);
+    assert_eq!(
+        (data["vault"].as_str(), data["query"].as_str(), data["mode"].as_str()),
+        (Some("default"), Some("zanzibar migration"), Some("augment"))
+    );
+    let first = &data["sources"][0];
+    assert_eq!(
+        (first["n"].as_u64(), first["path"].as_str(), first["heading"].as_str()),
+        (Some(1), Some("Projects/Alpha.md"), Some("Goals"))
+    );
+    assert_eq!((n(first, "line_start"), n(first, "line_end")), (6, 7));
+    assert_eq!(first["hash"].as_str().unwrap().len(), 32);
+    assert!(first["text"].as_str().unwrap().contains("zanzibar"));
+
+    // `ctl show --json` lists them; `ctl tail` prints them after the answer.
+    assert_eq!(view["sources"][0]["path"], "Projects/Alpha.md");
+    let tail = env.ok(&["tail", &id]);
+    let after = tail.split("\nSources:\n").nth(1).unwrap_or_else(|| panic!("{tail}"));
+    assert!(after.starts_with("[1] Projects/Alpha.md#Goals:6-7"), "{tail}");
+
+    // A replay answers from the same text, even after the note changed.
+    std::fs::remove_file(vault.join("Projects/Alpha.md")).unwrap();
+    reindex(&env);
+    let replay = env.ok(&["replay", &id]).trim().to_owned();
+    env.wait_finished(&replay, 60);
+    let again = retrieval(&env, &replay);
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["sources"], data["sources"]);
+    // Unless asked to search again.
+    let fresh = env.ok(&["replay", "--fresh-retrieval", &id]).trim().to_owned();
+    env.wait_finished(&fresh, 60);
+    let searched = retrieval(&env, &fresh);
+    assert!(searched.get("reused").is_none());
+    assert!(!searched["sources"].to_string().contains("Projects/Alpha.md"));
+}
+
+#[test]
+fn rag_a_job_on_a_vault_without_an_index_fails_saying_what_to_run() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    let _w = env.worker(&[]);
+    let id = env.submit("anything", &["--rag", "--rag-mode", "context-only"]);
+    let view = env.wait_finished(&id, 60);
+    assert_eq!(view["state"], "failed");
+    assert!(view["error"].as_str().unwrap().contains("ctl rag reindex"), "{view}");
+}
+
+#[test]
+fn rag_vault_search_uses_the_index_and_rag_query_cites() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    // Before an index exists, vault_search searches literally.
+    let literal: Value = serde_json::from_str(&env.ok(&[
+        "tools",
+        "call",
+        "vault_search",
+        "--arg",
+        "query=zanzibar",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(literal["structured"]["search"], "literal", "{literal}");
+    reindex(&env);
+    let indexed: Value = serde_json::from_str(&env.ok(&[
+        "tools",
+        "call",
+        "vault_search",
+        "--arg",
+        "query=zanzibar",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(indexed["structured"]["search"], "index", "{indexed}");
+    assert_eq!(indexed["structured"]["hits"][0]["path"], "Projects/Alpha.md");
+    assert_eq!(indexed["structured"]["hits"][0]["line"], 6);
+    let listed = env.ok(&["tools", "list"]);
+    assert!(listed.contains("rag_query"), "{listed}");
+    let out = env.ok(&["tools", "call", "rag_query", "--arg", "query=zanzibar migration"]);
+    assert!(out.contains("[1] Projects/Alpha.md#Goals:6-7"), "{out}");
+}
