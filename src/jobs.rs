@@ -93,7 +93,7 @@ impl Local {
 
     /// The names of the tools this installation has enabled.
     fn enabled_tools(&self) -> Vec<String> {
-        match crate::tools::Toolbox::from_config(&self.config) {
+        match crate::rag::tool::toolbox(&self.config, self.home.root()) {
             Ok(toolbox) => {
                 let builtin = toolbox.list().into_iter().map(|t| t.name);
                 builtin.chain(toolbox.servers().names().map(|s| format!("{s}.*"))).collect()
@@ -140,6 +140,21 @@ impl Local {
                     }
                     "allow_egress_after_private" => {
                         spec.allow_egress_after_private |= value.trim() == "true";
+                    }
+                    // `rag: augment | context-only`: the skill answers from the vault.
+                    "rag" => {
+                        let mode = match value.trim() {
+                            "augment" => crate::api::RagMode::Augment,
+                            "context-only" => crate::api::RagMode::ContextOnly,
+                            "off" | "" => continue,
+                            other => {
+                                return Err(JobError::Invalid(format!(
+                                    "skill {}: metadata rag is {other:?}; use augment or context-only",
+                                    skill.name
+                                )));
+                            }
+                        };
+                        spec.rag.get_or_insert_with(|| crate::api::RagRequest { mode, ..Default::default() });
                     }
                     _ => {}
                 }
@@ -198,6 +213,10 @@ impl Local {
         if let Some(choice) = &spec.tool_choice {
             check_tool_choice(choice, &tools).map_err(JobError::Invalid)?;
         }
+        let rag = match spec.rag {
+            Some(r) => Some(self.job_rag(r, &messages)?),
+            None => None,
+        };
         let (id, created_at) = queue::new_job_id();
         Ok(Job {
             v: crate::api::JOB_SCHEMA_VERSION,
@@ -220,7 +239,25 @@ impl Local {
             tool_results_from: None,
             client_tools: Vec::new(),
             client: None,
+            rag,
         })
+    }
+
+    /// Retrieval for a new job: the vault resolved, the query defaulted to
+    /// the last user message.
+    fn job_rag(
+        &self,
+        r: crate::api::RagRequest,
+        messages: &[Message],
+    ) -> Result<crate::api::JobRag, JobError> {
+        let (vault, _) = crate::rag::pick_vault(&self.config, r.vault.as_deref())
+            .map_err(|e| JobError::Invalid(e.to_string()))?;
+        let query = r
+            .query
+            .filter(|q| !q.trim().is_empty())
+            .or_else(|| messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.clone()))
+            .ok_or_else(|| JobError::Invalid("retrieval needs a query or a user message".into()))?;
+        Ok(crate::api::JobRag { vault, mode: r.mode, query, k: r.k.unwrap_or(5).clamp(1, 50), sources: None })
     }
 
     /// Submits a sibling of `id`: the same messages and the same skill
@@ -239,6 +276,16 @@ impl Local {
         let mut merged = original.params.clone();
         merged.extend(spec.params);
         let tool_results_from = spec.reuse_tool_results.then(|| original.id.clone());
+        // The original's sources, snapshotted so the replay answers from the
+        // same text, unless asked to search again.
+        let mut rag = original.rag.clone();
+        if let Some(r) = rag.as_mut() {
+            r.sources = if spec.fresh_retrieval {
+                None
+            } else {
+                r.sources.clone().or_else(|| last_sources(self.events.as_ref(), &original.id))
+            };
+        }
         let (new_id, created_at) = queue::new_job_id();
         let job = Job {
             id: new_id,
@@ -251,6 +298,7 @@ impl Local {
             traceparent: crate::telemetry::current_traceparent(),
             max_attempts: self.config.worker.max_attempts,
             tool_results_from,
+            rag,
             ..original
         };
         self.publish(job)
@@ -323,11 +371,23 @@ impl Local {
         match self.queue.locate(id) {
             Some(dir @ (Dir::Queued | Dir::Active)) => self.view_from_files(id, dir),
             Some(dir) => match self.store.get(id)? {
-                Some(view) => Ok(view),
+                Some(view) => Ok(self.with_sources(view)),
                 None => self.view_from_files(id, dir),
             },
-            None => self.store.get(id)?.ok_or_else(|| JobError::NotFound(id.to_owned())),
+            None => {
+                let view = self.store.get(id)?.ok_or_else(|| JobError::NotFound(id.to_owned()))?;
+                Ok(self.with_sources(view))
+            }
         }
+    }
+
+    /// A finished job's record with the sources its log holds (the record
+    /// keeps none).
+    fn with_sources(&self, mut view: JobView) -> JobView {
+        if view.sources.is_empty() {
+            view.sources = last_sources(self.events.as_ref(), &view.id).unwrap_or_default();
+        }
+        view
     }
 
     fn view_from_files(&self, id: &str, dir: Dir) -> Result<JobView, JobError> {
@@ -533,6 +593,14 @@ fn read_error(id: &str, e: queue::ReadError) -> JobError {
     }
 }
 
+/// The sources of the last `retrieval` event in a log.
+fn last_sources(events: &dyn crate::backend::EventLog, id: &str) -> Option<Vec<crate::api::RetrievedSource>> {
+    events.read_all(id).ok()?.into_iter().rev().find_map(|e| match e.body {
+        EventBody::Retrieval { sources, .. } => Some(sources),
+        _ => None,
+    })
+}
+
 /// Builds the view of a job from its file and its log.
 pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
     let error = match &summary.terminal {
@@ -562,6 +630,7 @@ pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
         tools: job.tools.clone(),
         tool_stats: summary.tools.clone(),
         client: job.client.clone(),
+        sources: summary.sources.clone(),
     }
 }
 

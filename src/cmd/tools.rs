@@ -7,7 +7,7 @@ use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
 
 use super::Context;
-use crate::tools::{StoreRecorder, Toolbox};
+use crate::tools::StoreRecorder;
 
 /// The tools MCP clients and jobs can call: web_search, fetch, vault_list,
 /// vault_read, vault_search, run_code, skill_read.
@@ -74,7 +74,8 @@ impl ToolsArgs {
 
 async fn list(ctx: &Context) -> anyhow::Result<i32> {
     let config = ctx.config()?;
-    let toolbox = Toolbox::from_config(&config)?;
+    let home = ctx.home_path(&config)?;
+    let toolbox = crate::rag::tool::toolbox(&config, &home)?;
     let mut tools = toolbox.list();
     let servers = toolbox.servers().status().await;
     tools.extend(servers.iter().flat_map(|s| s.tools.iter().cloned()));
@@ -183,7 +184,8 @@ async fn call(ctx: &Context, a: CallArgs) -> anyhow::Result<i32> {
     let args = build_args(&a.args, a.json_args.as_deref())?;
     let local = ctx.local()?;
     let recorder = StoreRecorder { store: local.store.clone(), source: "cli", job_id: None };
-    let toolbox = Toolbox::from_config(&local.config)?.with_recorder(Arc::new(recorder));
+    let toolbox =
+        crate::rag::tool::toolbox(&local.config, local.home.root())?.with_recorder(Arc::new(recorder));
     let result = toolbox.call(&a.name, args).await;
     toolbox.servers().stop_all().await;
     match result {

@@ -6,6 +6,7 @@
 //! gives running jobs a grace period, then stops and requeues them.
 
 mod budget;
+mod retrieval;
 mod run;
 mod tools;
 
@@ -82,7 +83,7 @@ impl Worker {
             .map(|(name, cfg)| (name.clone(), provider::build(name, cfg)))
             .collect();
         let mut servers = crate::mcp::Servers::default();
-        let tools = match crate::tools::Toolbox::from_config(&local.config) {
+        let tools = match crate::rag::tool::toolbox(&local.config, local.home.root()) {
             Ok(toolbox) => {
                 servers = toolbox.servers().clone();
                 let host = tools::Builtin { toolbox, store: local.store.clone() };

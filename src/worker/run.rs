@@ -239,7 +239,15 @@ async fn attempt_once(
         Ok(t) => t,
         Err(e) => return Outcome::Failed(e),
     };
-    let (mut messages, mut parts) = request_messages(job);
+    let sources = match super::retrieval::sources_for(shared, job, writer).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if !sources.is_empty() {
+        // Retrieved notes are private: the egress guard applies from here.
+        tools.saw_private_data();
+    }
+    let (mut messages, mut parts) = request_messages(job, &sources);
     let configured =
         shared.local.config.providers.get(provider_name(&job.model)).and_then(|p| p.context_window);
     let mut budget =
@@ -521,7 +529,7 @@ async fn wait_for_slot(
 /// The conversation sent to the model, and what each message is: the
 /// instructions of the job's skill snapshots first, as one system message,
 /// then the job's own messages.
-fn request_messages(job: &Job) -> (Vec<Message>, Vec<Part>) {
+fn request_messages(job: &Job, sources: &[crate::api::RetrievedSource]) -> (Vec<Message>, Vec<Part>) {
     let mut out = Vec::new();
     let mut parts = Vec::new();
     if !job.skills.is_empty() {
@@ -531,6 +539,10 @@ fn request_messages(job: &Job) -> (Vec<Message>, Vec<Part>) {
         }
         out.push(Message::new(Role::System, text));
         parts.push(Part::Skills);
+    }
+    if let Some(rag) = &job.rag {
+        out.push(Message::new(Role::System, super::retrieval::sources_prompt(rag.mode, sources)));
+        parts.push(Part::Sources);
     }
     out.extend(job.messages.iter().cloned());
     parts.extend(Part::of_job_messages(&job.messages));

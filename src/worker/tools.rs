@@ -187,7 +187,6 @@ impl JobTools {
     }
 
     /// Marks that the job's prompt already holds private data (retrieved sources).
-    #[allow(dead_code)]
     pub fn saw_private_data(&mut self) {
         self.read_private = true;
     }

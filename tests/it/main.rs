@@ -17,6 +17,7 @@ mod mcp;
 mod mcp_servers;
 mod pg;
 mod provenance;
+mod rag;
 mod search;
 mod secrets;
 mod skills;
