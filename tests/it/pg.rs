@@ -148,7 +148,8 @@ fn migrate_is_safe_from_many_processes_at_once_and_doctor_checks_the_database() 
     let out = env.run(&["doctor", "--json"]);
     let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     for name in ["postgres", "schema", "clock skew"] {
-        let check = checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name}: {checks:?}"));
+        let check =
+            checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name}: {checks:?}"));
         assert_eq!(check["ok"], true, "{check}");
     }
 
