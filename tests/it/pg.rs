@@ -290,3 +290,27 @@ fn sigkill_soak_on_postgres_completes_every_job_once() {
     assert_eq!(gaps, "0", "no gap or overlap in any job's seq");
     drop(ids);
 }
+
+#[test]
+fn event_rows_of_jobs_older_than_keep_events_days_are_deleted() {
+    let Some(schema) = Schema::new() else { return };
+    let mut env = Env::without_model();
+    env.configure("[backend]\nkind = \"postgres\"\nkeep_events_days = 7\n");
+    env.set("CTL_DATABASE_URL", &schema.url());
+    let old = env.submit("old", &[]);
+    let new = env.submit("new", &[]);
+    for id in [&old, &new] {
+        env.ok(&["cancel", id]);
+    }
+    assert_eq!(events(&schema, &old).len(), 2);
+    schema.sql(&format!(
+        "UPDATE {}.ctl_queue SET finished_at = now() - interval '8 days' WHERE id = '{old}'",
+        schema.name
+    ));
+    // A worker's upkeep, on start, deletes the old job's rows only.
+    let w = env.worker(&[]);
+    wait_until("the old job's events to go", 30, || events(&schema, &old).is_empty());
+    assert_eq!(events(&schema, &new).len(), 2, "a recent job keeps its events");
+    assert!(w.log_text().contains("deleted event rows of old jobs"), "{}", w.log_text());
+    assert_eq!(env.show(&old)["state"], "cancelled", "the record stays");
+}
