@@ -46,6 +46,9 @@ _ctl() {
             ctl,migrate)
                 cmd="ctl__subcmd__migrate"
                 ;;
+            ctl,rag)
+                cmd="ctl__subcmd__rag"
+                ;;
             ctl,replay)
                 cmd="ctl__subcmd__replay"
                 ;;
@@ -124,6 +127,9 @@ _ctl() {
             ctl__subcmd__help,migrate)
                 cmd="ctl__subcmd__help__subcmd__migrate"
                 ;;
+            ctl__subcmd__help,rag)
+                cmd="ctl__subcmd__help__subcmd__rag"
+                ;;
             ctl__subcmd__help,replay)
                 cmd="ctl__subcmd__help__subcmd__replay"
                 ;;
@@ -163,6 +169,15 @@ _ctl() {
             ctl__subcmd__help__subcmd__alerts,test)
                 cmd="ctl__subcmd__help__subcmd__alerts__subcmd__test"
                 ;;
+            ctl__subcmd__help__subcmd__rag,query)
+                cmd="ctl__subcmd__help__subcmd__rag__subcmd__query"
+                ;;
+            ctl__subcmd__help__subcmd__rag,reindex)
+                cmd="ctl__subcmd__help__subcmd__rag__subcmd__reindex"
+                ;;
+            ctl__subcmd__help__subcmd__rag,status)
+                cmd="ctl__subcmd__help__subcmd__rag__subcmd__status"
+                ;;
             ctl__subcmd__help__subcmd__skills,list)
                 cmd="ctl__subcmd__help__subcmd__skills__subcmd__list"
                 ;;
@@ -189,6 +204,33 @@ _ctl() {
                 ;;
             ctl__subcmd__help__subcmd__tools,list)
                 cmd="ctl__subcmd__help__subcmd__tools__subcmd__list"
+                ;;
+            ctl__subcmd__help__subcmd__tools,servers)
+                cmd="ctl__subcmd__help__subcmd__tools__subcmd__servers"
+                ;;
+            ctl__subcmd__rag,help)
+                cmd="ctl__subcmd__rag__subcmd__help"
+                ;;
+            ctl__subcmd__rag,query)
+                cmd="ctl__subcmd__rag__subcmd__query"
+                ;;
+            ctl__subcmd__rag,reindex)
+                cmd="ctl__subcmd__rag__subcmd__reindex"
+                ;;
+            ctl__subcmd__rag,status)
+                cmd="ctl__subcmd__rag__subcmd__status"
+                ;;
+            ctl__subcmd__rag__subcmd__help,help)
+                cmd="ctl__subcmd__rag__subcmd__help__subcmd__help"
+                ;;
+            ctl__subcmd__rag__subcmd__help,query)
+                cmd="ctl__subcmd__rag__subcmd__help__subcmd__query"
+                ;;
+            ctl__subcmd__rag__subcmd__help,reindex)
+                cmd="ctl__subcmd__rag__subcmd__help__subcmd__reindex"
+                ;;
+            ctl__subcmd__rag__subcmd__help,status)
+                cmd="ctl__subcmd__rag__subcmd__help__subcmd__status"
                 ;;
             ctl__subcmd__skills,help)
                 cmd="ctl__subcmd__skills__subcmd__help"
@@ -253,6 +295,9 @@ _ctl() {
             ctl__subcmd__tools,list)
                 cmd="ctl__subcmd__tools__subcmd__list"
                 ;;
+            ctl__subcmd__tools,servers)
+                cmd="ctl__subcmd__tools__subcmd__servers"
+                ;;
             ctl__subcmd__tools__subcmd__help,call)
                 cmd="ctl__subcmd__tools__subcmd__help__subcmd__call"
                 ;;
@@ -262,6 +307,9 @@ _ctl() {
             ctl__subcmd__tools__subcmd__help,list)
                 cmd="ctl__subcmd__tools__subcmd__help__subcmd__list"
                 ;;
+            ctl__subcmd__tools__subcmd__help,servers)
+                cmd="ctl__subcmd__tools__subcmd__help__subcmd__servers"
+                ;;
             *)
                 ;;
         esac
@@ -269,7 +317,7 @@ _ctl() {
 
     case "${cmd}" in
         ctl)
-            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor migrate alerts completions man help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp rag doctor migrate alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +577,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help)
-            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp doctor migrate alerts completions man help"
+            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp rag doctor migrate alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +733,62 @@ _ctl() {
         ctl__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__rag)
+            opts="reindex query status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__rag__subcmd__query)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__rag__subcmd__reindex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__rag__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -921,7 +1025,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__tools)
-            opts="list call"
+            opts="list call servers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -949,6 +1053,20 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__tools__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__tools__subcmd__servers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1130,8 +1248,218 @@ _ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ctl__subcmd__rag)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version reindex query status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__help)
+            opts="reindex query status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__help__subcmd__query)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__help__subcmd__reindex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__query)
+            opts="-v -h -V --vault --k --mode --explain --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vault)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "hybrid lexical vector graph" -- "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__reindex)
+            opts="-v -h -V --vault --full --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vault)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__rag__subcmd__status)
+            opts="-v -h -V --vault --files --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vault)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ctl__subcmd__replay)
-            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --follow --home --config --server --json --verbose --log-format --help --version"
+            opts="-m -p -f -v -h -V --model --param --reuse-tool-results --fresh-retrieval --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1547,7 +1875,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__submit)
-            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --priority --follow --home --config --server --json --verbose --log-format --help --version"
+            opts="-m -k -p -f -v -h -V --model --system --skill --param --tool --tools --tool-choice --allow-egress-after-private --rag --rag-mode --priority --follow --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1591,6 +1919,14 @@ _ctl() {
                     ;;
                 --tool-choice)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rag-mode)
+                    COMPREPLY=($(compgen -W "augment context-only" -- "${cur}"))
                     return 0
                     ;;
                 --priority)
@@ -1845,7 +2181,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools)
-            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1913,7 +2249,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools__subcmd__help)
-            opts="list call help"
+            opts="list call servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1968,7 +2304,51 @@ _ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ctl__subcmd__tools__subcmd__help__subcmd__servers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ctl__subcmd__tools__subcmd__list)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__servers)
             opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -123,7 +123,7 @@ impl Default for GatewayConfig {
 /// `[rag]`: the markdown vaults ctl reads, for retrieval (`ctl rag`) and
 /// for the vault tools. `vault` is the vault named `default`; more are
 /// named under `[rag.vaults.NAME]`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RagConfig {
     /// The default vault's folder (`~` expands to the home directory).
@@ -132,6 +132,66 @@ pub struct RagConfig {
     pub vaults: BTreeMap<String, VaultConfig>,
     /// The model that embeds chunks and queries, as `provider:model`.
     pub embed_model: Option<String>,
+    /// Text put before a query when it is embedded (`"query: "` for E5).
+    pub query_prefix: String,
+    /// Text put before a passage when it is embedded (`"passage: "` for E5).
+    pub passage_prefix: String,
+    /// Paths left out of every vault: a name ending in `/` is a folder at
+    /// any depth; others are globs (`*`, `**`, `?`) matched from the root.
+    pub exclude: Vec<String>,
+    /// Notes larger than this many bytes are skipped with a warning.
+    pub max_file_bytes: u64,
+    /// Target size of a chunk, in (estimated) tokens.
+    pub chunk_tokens: usize,
+    /// Tokens a chunk repeats from the end of the one before it.
+    pub chunk_overlap: usize,
+    /// Texts per embedding request.
+    pub embed_batch: usize,
+    /// Embedding requests in flight at once.
+    pub embed_concurrency: usize,
+    /// Tokens of retrieved text a query returns at most.
+    pub context_tokens: usize,
+    /// An optional reranker (`POST /v1/rerank`); off when unset.
+    pub rerank: Option<RerankConfig>,
+}
+
+impl Default for RagConfig {
+    fn default() -> Self {
+        Self {
+            vault: None,
+            vaults: BTreeMap::new(),
+            embed_model: None,
+            query_prefix: String::new(),
+            passage_prefix: String::new(),
+            exclude: vec![".obsidian/".into(), ".trash/".into(), ".git/".into()],
+            max_file_bytes: 2 * 1024 * 1024,
+            chunk_tokens: 400,
+            chunk_overlap: 50,
+            embed_batch: 32,
+            embed_concurrency: 2,
+            context_tokens: 3000,
+            rerank: None,
+        }
+    }
+}
+
+/// `[rag.rerank]`: a reranker speaking the common `POST /v1/rerank` shape
+/// (llama.cpp's server, LocalAI and others).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerankConfig {
+    /// The server's base URL, with `/v1`.
+    pub url: String,
+    /// The reranking model's name on that server.
+    #[serde(default)]
+    pub model: String,
+    /// How many of the fused results are sent to the reranker.
+    #[serde(default = "default_rerank_candidates")]
+    pub candidates: usize,
+}
+
+fn default_rerank_candidates() -> usize {
+    30
 }
 
 /// One named vault.
@@ -139,6 +199,9 @@ pub struct RagConfig {
 #[serde(deny_unknown_fields)]
 pub struct VaultConfig {
     pub path: PathBuf,
+    /// More exclude patterns for this vault, on top of `[rag] exclude`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 impl RagConfig {

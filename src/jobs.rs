@@ -93,8 +93,11 @@ impl Local {
 
     /// The names of the tools this installation has enabled.
     fn enabled_tools(&self) -> Vec<String> {
-        match crate::tools::Toolbox::from_config(&self.config) {
-            Ok(toolbox) => toolbox.list().into_iter().map(|t| t.name).collect(),
+        match crate::rag::tool::toolbox(&self.config, self.home.root()) {
+            Ok(toolbox) => {
+                let builtin = toolbox.list().into_iter().map(|t| t.name);
+                builtin.chain(toolbox.servers().names().map(|s| format!("{s}.*"))).collect()
+            }
             Err(e) => {
                 tracing::warn!("no tools: {e}");
                 Vec::new()
@@ -137,6 +140,21 @@ impl Local {
                     }
                     "allow_egress_after_private" => {
                         spec.allow_egress_after_private |= value.trim() == "true";
+                    }
+                    // `rag: augment | context-only`: the skill answers from the vault.
+                    "rag" => {
+                        let mode = match value.trim() {
+                            "augment" => crate::api::RagMode::Augment,
+                            "context-only" => crate::api::RagMode::ContextOnly,
+                            "off" | "" => continue,
+                            other => {
+                                return Err(JobError::Invalid(format!(
+                                    "skill {}: metadata rag is {other:?}; use augment or context-only",
+                                    skill.name
+                                )));
+                            }
+                        };
+                        spec.rag.get_or_insert_with(|| crate::api::RagRequest { mode, ..Default::default() });
                     }
                     _ => {}
                 }
@@ -195,6 +213,10 @@ impl Local {
         if let Some(choice) = &spec.tool_choice {
             check_tool_choice(choice, &tools).map_err(JobError::Invalid)?;
         }
+        let rag = match spec.rag {
+            Some(r) => Some(self.job_rag(r, &messages)?),
+            None => None,
+        };
         let (id, created_at) = queue::new_job_id();
         Ok(Job {
             v: crate::api::JOB_SCHEMA_VERSION,
@@ -217,7 +239,25 @@ impl Local {
             tool_results_from: None,
             client_tools: Vec::new(),
             client: None,
+            rag,
         })
+    }
+
+    /// Retrieval for a new job: the vault resolved, the query defaulted to
+    /// the last user message.
+    fn job_rag(
+        &self,
+        r: crate::api::RagRequest,
+        messages: &[Message],
+    ) -> Result<crate::api::JobRag, JobError> {
+        let (vault, _) = crate::rag::pick_vault(&self.config, r.vault.as_deref())
+            .map_err(|e| JobError::Invalid(e.to_string()))?;
+        let query = r
+            .query
+            .filter(|q| !q.trim().is_empty())
+            .or_else(|| messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.clone()))
+            .ok_or_else(|| JobError::Invalid("retrieval needs a query or a user message".into()))?;
+        Ok(crate::api::JobRag { vault, mode: r.mode, query, k: r.k.unwrap_or(5).clamp(1, 50), sources: None })
     }
 
     /// Submits a sibling of `id`: the same messages and the same skill
@@ -236,6 +276,16 @@ impl Local {
         let mut merged = original.params.clone();
         merged.extend(spec.params);
         let tool_results_from = spec.reuse_tool_results.then(|| original.id.clone());
+        // The original's sources, snapshotted so the replay answers from the
+        // same text, unless asked to search again.
+        let mut rag = original.rag.clone();
+        if let Some(r) = rag.as_mut() {
+            r.sources = if spec.fresh_retrieval {
+                None
+            } else {
+                r.sources.clone().or_else(|| last_sources(self.events.as_ref(), &original.id))
+            };
+        }
         let (new_id, created_at) = queue::new_job_id();
         let job = Job {
             id: new_id,
@@ -248,6 +298,7 @@ impl Local {
             traceparent: crate::telemetry::current_traceparent(),
             max_attempts: self.config.worker.max_attempts,
             tool_results_from,
+            rag,
             ..original
         };
         self.publish(job)
@@ -320,11 +371,23 @@ impl Local {
         match self.queue.locate(id) {
             Some(dir @ (Dir::Queued | Dir::Active)) => self.view_from_files(id, dir),
             Some(dir) => match self.store.get(id)? {
-                Some(view) => Ok(view),
+                Some(view) => Ok(self.with_sources(view)),
                 None => self.view_from_files(id, dir),
             },
-            None => self.store.get(id)?.ok_or_else(|| JobError::NotFound(id.to_owned())),
+            None => {
+                let view = self.store.get(id)?.ok_or_else(|| JobError::NotFound(id.to_owned()))?;
+                Ok(self.with_sources(view))
+            }
         }
+    }
+
+    /// A finished job's record with the sources its log holds (the record
+    /// keeps none).
+    fn with_sources(&self, mut view: JobView) -> JobView {
+        if view.sources.is_empty() {
+            view.sources = last_sources(self.events.as_ref(), &view.id).unwrap_or_default();
+        }
+        view
     }
 
     fn view_from_files(&self, id: &str, dir: Dir) -> Result<JobView, JobError> {
@@ -459,22 +522,32 @@ fn resolve_tools(
     default: &[String],
     enabled: &[String],
 ) -> Result<Vec<String>, String> {
-    let allowed = |name: &str| bound.is_none_or(|(granted, _)| granted.contains(name));
+    let allowed = |name: &str| bound.is_none_or(|(granted, _)| granted.iter().any(|g| covers(g, name)));
     let mut out = BTreeSet::new();
     if requested.iter().any(|r| r == "all") {
         out.extend(enabled.iter().filter(|t| allowed(t)).cloned());
+        // A skill that grants some of an external server's tools grants those.
+        if let Some((granted, _)) = bound {
+            out.extend(granted.iter().filter(|g| enabled.iter().any(|e| covers(e, g))).cloned());
+        }
     } else if requested.is_empty() {
         match bound {
-            Some((granted, _)) => out.extend(enabled.iter().filter(|t| granted.contains(*t)).cloned()),
+            Some((granted, _)) => {
+                out.extend(enabled.iter().filter(|t| allowed(t)).cloned());
+                out.extend(granted.iter().filter(|g| enabled.iter().any(|e| covers(e, g))).cloned());
+            }
             None => out.extend(default.iter().cloned()),
         }
     } else {
         out.extend(requested.iter().cloned());
     }
+    // `server.*` and one of its tools: the wildcard holds it.
+    let wild: Vec<String> = out.iter().filter(|n| n.ends_with(".*")).cloned().collect();
+    out.retain(|n| n.ends_with(".*") || !wild.iter().any(|w| covers(w, n)));
     for name in &out {
-        if !enabled.contains(name) {
+        if !enabled.iter().any(|e| covers(e, name)) {
             return Err(format!(
-                "no tool named {name:?} is enabled (see `ctl tools list`; tools are turned on in [tools])"
+                "no tool named {name:?} is enabled (see `ctl tools list`; tools are turned on in [tools], external servers in [mcp.servers])"
             ));
         }
         if let Some((granted, skills)) = bound.filter(|_| !allowed(name)) {
@@ -489,11 +562,19 @@ fn resolve_tools(
     Ok(out.into_iter().collect())
 }
 
+/// Whether the tool name (or `server.*`) `pattern` includes `name`.
+fn covers(pattern: &str, name: &str) -> bool {
+    pattern == name
+        || pattern.strip_suffix(".*").is_some_and(|server| {
+            name.strip_prefix(server).and_then(|rest| rest.strip_prefix('.')).is_some_and(|t| !t.is_empty())
+        })
+}
+
 /// `tool_choice` is `auto`, `none`, `required` or one of the job's tools,
 /// or a comma-separated list of those, one per model call.
 fn check_tool_choice(choice: &str, tools: &[String]) -> Result<(), String> {
     for c in choice.split(',').map(str::trim) {
-        if !matches!(c, "auto" | "none" | "required") && !tools.iter().any(|t| t == c) {
+        if !matches!(c, "auto" | "none" | "required") && !tools.iter().any(|t| covers(t, c)) {
             return Err(format!(
                 "tool_choice {c:?} is not auto, none, required or one of the job's tools ({})",
                 tools.join(", ")
@@ -510,6 +591,14 @@ fn read_error(id: &str, e: queue::ReadError) -> JobError {
             JobError::Invalid(format!("job file {id}: {r}"))
         }
     }
+}
+
+/// The sources of the last `retrieval` event in a log.
+fn last_sources(events: &dyn crate::backend::EventLog, id: &str) -> Option<Vec<crate::api::RetrievedSource>> {
+    events.read_all(id).ok()?.into_iter().rev().find_map(|e| match e.body {
+        EventBody::Retrieval { sources, .. } => Some(sources),
+        _ => None,
+    })
 }
 
 /// Builds the view of a job from its file and its log.
@@ -541,6 +630,7 @@ pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
         tools: job.tools.clone(),
         tool_stats: summary.tools.clone(),
         client: job.client.clone(),
+        sources: summary.sources.clone(),
     }
 }
 
@@ -581,6 +671,27 @@ mod tool_set_tests {
         assert!(err.contains("research allow only fetch") && err.contains("run_code"), "{err}");
         let err = resolve_tools(&names(&["nope"]), None, &[], &enabled).unwrap_err();
         assert!(err.contains("\"nope\"") && err.contains("ctl tools list"), "{err}");
+    }
+
+    #[test]
+    fn external_server_tools_are_named_server_dot_tool() {
+        let enabled = names(&["fetch", "docs.*"]);
+        let none: Option<(&BTreeSet<String>, &[String])> = None;
+        assert_eq!(resolve_tools(&names(&["docs.search"]), none, &[], &enabled).unwrap(), ["docs.search"]);
+        assert_eq!(
+            resolve_tools(&names(&["docs.*", "docs.search"]), none, &[], &enabled).unwrap(),
+            ["docs.*"]
+        );
+        assert_eq!(resolve_tools(&names(&["all"]), none, &[], &enabled).unwrap(), ["docs.*", "fetch"]);
+        let err = resolve_tools(&names(&["git.log"]), none, &[], &enabled).unwrap_err();
+        assert!(err.contains("[mcp.servers]"), "{err}");
+        // A skill that grants one of the server's tools grants only that one.
+        let granted: BTreeSet<String> = names(&["docs.search"]).into_iter().collect();
+        let skills = names(&["research"]);
+        let bound = Some((&granted, skills.as_slice()));
+        assert_eq!(resolve_tools(&names(&["all"]), bound, &[], &enabled).unwrap(), ["docs.search"]);
+        assert!(resolve_tools(&names(&["docs.*"]), bound, &[], &enabled).is_err());
+        assert!(check_tool_choice("docs.search", &names(&["docs.*"])).is_ok());
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod limits;
 pub mod mcp;
 pub mod provider;
 pub mod queue;
+pub mod rag;
 pub mod secrets;
 pub mod skills;
 pub mod stats;

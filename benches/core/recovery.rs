@@ -31,6 +31,7 @@ fn killed_worker_state(home: &Path, n: usize) -> String {
         let mut params = ctl::api::Params::new();
         params.insert("max_tokens".into(), 1.into());
         let job = Job {
+            rag: None,
             v: JOB_SCHEMA_VERSION,
             id: new_id(),
             created_at: jiff::Timestamp::now(),

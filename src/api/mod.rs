@@ -101,6 +101,88 @@ pub struct JobSpec {
     /// has read private data (vault, retrieval). Off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_egress_after_private: bool,
+    /// Answer from a markdown vault: the worker retrieves sources before
+    /// the model call and numbers them in the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rag: Option<RagRequest>,
+}
+
+/// How a job uses retrieval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RagMode {
+    /// Numbered sources in the prompt; the model cites them as [1], [2].
+    #[default]
+    Augment,
+    /// Answer only from the sources, and say when they do not hold it.
+    ContextOnly,
+}
+
+/// A job's request for retrieval.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RagRequest {
+    /// The vault (default: the only or the default one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<String>,
+    #[serde(default)]
+    pub mode: RagMode,
+    /// What to search for (default: the last user message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// How many sources at most (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u32>,
+}
+
+/// Retrieval as a job file records it: what was asked and, for a replay,
+/// the sources of the original (reused instead of searching again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRag {
+    pub vault: String,
+    pub mode: RagMode,
+    pub query: String,
+    pub k: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<RetrievedSource>>,
+}
+
+/// One retrieved chunk, as the prompt numbered it and the job cites it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RetrievedSource {
+    /// The number the prompt gave it: cited as `[n]`.
+    pub n: u32,
+    /// The note's path from the vault root.
+    pub path: String,
+    /// Headings from the top, joined by ` > `.
+    pub heading: String,
+    pub line_start: u32,
+    pub line_end: u32,
+    /// The chunk's content hash.
+    pub hash: String,
+    /// The fused score.
+    pub score: f64,
+    /// Each index's score, where the chunk was in its list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexical: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<f64>,
+    /// The chunk's text, as the model saw it.
+    pub text: String,
+}
+
+impl RetrievedSource {
+    /// `path#heading:start-end`.
+    pub fn cite(&self) -> String {
+        let last = self.heading.rsplit(" > ").next().unwrap_or_default();
+        if last.is_empty() {
+            format!("{}:{}-{}", self.path, self.line_start, self.line_end)
+        } else {
+            format!("{}#{}:{}-{}", self.path, last, self.line_start, self.line_end)
+        }
+    }
 }
 
 /// A skill exactly as a job used it: the SKILL.md text and its SHA-256, so
@@ -198,6 +280,9 @@ pub struct Job {
     /// Who sent the job through the OpenAI- or Ollama-compatible API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientInfo>,
+    /// Retrieval from a vault before the model call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rag: Option<JobRag>,
 }
 
 /// A function a client offers the model, which the client itself runs.
@@ -343,6 +428,17 @@ pub enum EventBody {
     },
     /// A worker began an attempt. Output of earlier attempts is void.
     Started { attempt: u32, worker: String, model: String },
+    /// What retrieval returned, before the first token: the sources the
+    /// prompt numbers.
+    Retrieval {
+        vault: String,
+        query: String,
+        mode: RagMode,
+        sources: Vec<RetrievedSource>,
+        /// Taken from an earlier attempt or the replayed job, not searched again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reused: bool,
+    },
     /// A piece of output text.
     Token { text: String },
     /// The model asked to call a tool; written before the call runs.
@@ -400,6 +496,7 @@ impl EventBody {
         match self {
             Self::Queued { .. } => "queued",
             Self::Started { .. } => "started",
+            Self::Retrieval { .. } => "retrieval",
             Self::Token { .. } => "token",
             Self::ToolCall { .. } => "tool_call",
             Self::ToolResult { .. } => "tool_result",
@@ -457,6 +554,9 @@ pub struct JobView {
     /// Who sent it through the OpenAI- or Ollama-compatible API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientInfo>,
+    /// The sources retrieval gave the latest attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<RetrievedSource>,
 }
 
 /// How a job used tools in its latest attempt.
@@ -492,6 +592,9 @@ pub struct ReplaySpec {
     /// instead of calling the tools again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reuse_tool_results: bool,
+    /// Search the vault again instead of reusing the original's sources.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh_retrieval: bool,
 }
 
 /// The reply to a submit: `{"id": ...}`.

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod man;
 pub mod mcp;
 pub mod migrate;
+pub mod rag;
 pub mod replay;
 pub mod retry;
 pub mod serve;

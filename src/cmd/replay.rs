@@ -26,6 +26,10 @@ pub struct ReplayArgs {
     /// (search, fetch, vault, retrieval) got, instead of calling again.
     #[arg(long)]
     pub reuse_tool_results: bool,
+    /// Search the vault again instead of reusing the sources the original
+    /// retrieved (a replay reuses them by default).
+    #[arg(long)]
+    pub fresh_retrieval: bool,
     /// Stream the replay's output after submitting it.
     #[arg(short, long)]
     pub follow: bool,
@@ -36,7 +40,12 @@ impl ReplayArgs {
         let params = super::submit::parse_params(&self.params)?;
         let target = ctx.target()?;
         let original = target.job(&self.job).await?;
-        let spec = ReplaySpec { model: self.model, params, reuse_tool_results: self.reuse_tool_results };
+        let spec = ReplaySpec {
+            model: self.model,
+            params,
+            reuse_tool_results: self.reuse_tool_results,
+            fresh_retrieval: self.fresh_retrieval,
+        };
         let id = target.replay(&original.id, spec).await?;
         if self.follow {
             eprintln!("job {id} (replay of {})", original.id);

@@ -6,7 +6,16 @@ use anyhow::{Context as _, bail};
 use tracing::Instrument as _;
 
 use super::Context;
-use crate::api::{JobSpec, Params};
+use crate::api::{JobSpec, Params, RagMode, RagRequest};
+
+/// `--rag-mode`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RagModeArg {
+    /// Numbered sources in the prompt; the answer cites them.
+    Augment,
+    /// Answer only from the sources.
+    ContextOnly,
+}
 
 /// Queue a job. Prints the new job's id.
 ///
@@ -17,6 +26,8 @@ use crate::api::{JobSpec, Params};
 ///   ctl submit --param temperature=0.2 --param max_tokens=400 --follow prompt.md
 ///   ctl submit --tool fetch --tool web_search --follow question.md
 ///   ctl submit --tools all --skill research question.md
+///   ctl submit --rag --follow question.md          # answer from the vault, with sources
+///   ctl submit --rag work --rag-mode context-only question.md
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct SubmitArgs {
@@ -54,6 +65,15 @@ pub struct SubmitArgs {
     /// has read private data (vault, retrieval). The job records it.
     #[arg(long)]
     pub allow_egress_after_private: bool,
+    /// Answer from a vault (default: the only or the default one): the
+    /// worker retrieves sources before the model call and numbers them in
+    /// the prompt; `ctl tail` prints them after the answer.
+    #[arg(long, value_name = "VAULT", num_args = 0..=1, default_missing_value = "")]
+    pub rag: Option<String>,
+    /// How the sources are used: augment (cite them) or context-only
+    /// (answer only from them).
+    #[arg(long, value_name = "MODE", requires = "rag")]
+    pub rag_mode: Option<RagModeArg>,
     /// Higher runs first (default 0); jobs of equal priority run in submit order.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
@@ -75,6 +95,14 @@ impl SubmitArgs {
             tools: self.tools.into_iter().chain(self.tool_list).filter(|t| !t.trim().is_empty()).collect(),
             tool_choice: self.tool_choice,
             allow_egress_after_private: self.allow_egress_after_private,
+            rag: self.rag.map(|vault| RagRequest {
+                vault: Some(vault).filter(|v| !v.is_empty()),
+                mode: match self.rag_mode {
+                    Some(RagModeArg::ContextOnly) => RagMode::ContextOnly,
+                    _ => RagMode::Augment,
+                },
+                ..RagRequest::default()
+            }),
             ..JobSpec::default()
         };
         let target = ctx.target()?;

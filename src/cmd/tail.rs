@@ -47,6 +47,7 @@ pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result
     // What each running tool call is about, for its line when it ends.
     let mut calls: HashMap<String, String> = HashMap::new();
     let dim = std::io::stderr().is_terminal();
+    let mut sources: Vec<crate::api::RetrievedSource> = Vec::new();
     while let Some(event) = events.next().await {
         let event = event?;
         if json {
@@ -103,6 +104,7 @@ pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result
                     }
                 }
             }
+            EventBody::Retrieval { sources: got, .. } => sources.clone_from(got),
             EventBody::Usage(_) => {}
             body => state = body.terminal_state(),
         }
@@ -121,6 +123,12 @@ pub async fn follow_job(target: &Target, id: &str, json: bool) -> anyhow::Result
     }
     if !json && !at_line_start {
         writeln!(out)?;
+    }
+    if !json && !sources.is_empty() {
+        writeln!(out, "\nSources:")?;
+        for s in &sources {
+            writeln!(out, "[{}] {}", s.n, s.cite())?;
+        }
     }
     Ok(match state {
         Some(JobState::Completed) => 0,

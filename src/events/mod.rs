@@ -381,6 +381,8 @@ pub struct Summary {
     pub terminal: Option<EventBody>,
     /// Tool use of the latest attempt.
     pub tools: crate::api::ToolStats,
+    /// What retrieval gave the latest attempt.
+    pub sources: Vec<crate::api::RetrievedSource>,
     /// When the current round of tool calls began, and the calls still open.
     tool_round: Option<(Timestamp, u32)>,
 }
@@ -410,6 +412,7 @@ impl Summary {
                 self.tools = crate::api::ToolStats::default();
                 self.tool_round = None;
             }
+            EventBody::Retrieval { sources, .. } => self.sources.clone_from(sources),
             EventBody::Token { text } => self.output.push_str(text),
             EventBody::ToolCall { .. } => {
                 self.tools.calls += 1;

@@ -9,15 +9,17 @@
 //! Skills extension (`io.modelcontextprotocol/skills`): `skills/list`,
 //! `skills/get` and `resources/read` of `skill://NAME/PATH`.
 
+pub mod client;
 mod config;
 mod server;
 
 use std::sync::Arc;
 
+pub use client::{ServerConfig, ServerStatus, Servers};
 pub use config::McpConfig;
 pub use server::CtlMcp;
 
-use crate::tools::{StoreRecorder, Toolbox};
+use crate::tools::StoreRecorder;
 
 /// The MCP protocol versions ctl speaks, oldest first.
 pub fn protocol_versions() -> Vec<String> {
@@ -28,7 +30,7 @@ pub fn protocol_versions() -> Vec<String> {
 /// stderr only; stdout carries the protocol and nothing else.
 pub async fn serve_stdio(server: CtlMcp) -> anyhow::Result<()> {
     use rmcp::ServiceExt as _;
-    let running = server.serve(rmcp::transport::stdio()).await?;
+    let running = Box::pin(server.serve(rmcp::transport::stdio())).await?;
     running.waiting().await?;
     Ok(())
 }
@@ -36,7 +38,7 @@ pub async fn serve_stdio(server: CtlMcp) -> anyhow::Result<()> {
 /// A server on the tools of `local`'s config, recording calls in its store
 /// with `source` (`mcp`).
 pub fn server_for(local: &crate::jobs::Local) -> Result<CtlMcp, crate::tools::ToolError> {
-    let toolbox = Toolbox::from_config(&local.config)?;
+    let toolbox = crate::rag::tool::toolbox(&local.config, local.home.root())?;
     let recorder = StoreRecorder { store: local.store.clone(), source: "mcp", job_id: None };
     Ok(CtlMcp::new(toolbox.with_recorder(Arc::new(recorder)), crate::skills::search_path(&local.config)))
 }

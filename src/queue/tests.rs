@@ -11,6 +11,7 @@ fn home() -> (tempfile::TempDir, Queue) {
 
 fn job(priority: i32) -> Job {
     Job {
+        rag: None,
         v: JOB_SCHEMA_VERSION,
         id: new_id(),
         created_at: jiff::Timestamp::now(),

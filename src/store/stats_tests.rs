@@ -23,6 +23,7 @@ fn job(
     timing: Option<(f64, Option<f64>, Option<f64>)>,
 ) -> JobView {
     JobView {
+        sources: Vec::new(),
         id: id.into(),
         state,
         model: model.into(),

@@ -2,6 +2,7 @@ use super::*;
 
 fn view(id: &str, state: JobState) -> JobView {
     JobView {
+        sources: Vec::new(),
         id: id.into(),
         state,
         model: "local:tiny".into(),

@@ -300,6 +300,7 @@ pub(super) async fn embed(
             token: Some(caller.name.clone()),
             user: None,
         }),
+        sources: Vec::new(),
     };
     state.blocking(move |l| Ok(l.store.record(&view)?)).await?;
     Ok(Embedded { vectors, prompt_tokens })

@@ -32,8 +32,7 @@ const DROPPED: &str = "[this tool result was dropped to fit the model's context 
 pub(super) enum Part {
     System,
     Skills,
-    /// Retrieved sources (used once retrieval lands in jobs).
-    #[allow(dead_code)]
+    /// Retrieved sources.
     Sources,
     History,
     Prompt,

@@ -18,6 +18,7 @@ use crate::jobs::view_of;
 use crate::provider::{ChatEvent, ChatRequest, ProviderError};
 use crate::queue::Dir;
 use crate::store::ChatMessage;
+use crate::tools::ToolError;
 
 /// How one attempt ended.
 enum Outcome {
@@ -234,11 +235,19 @@ async fn attempt_once(
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e),
     };
-    let mut tools = match job_tools(shared, job) {
+    let mut tools = match job_tools(shared, job).await {
         Ok(t) => t,
         Err(e) => return Outcome::Failed(e),
     };
-    let (mut messages, mut parts) = request_messages(job);
+    let sources = match super::retrieval::sources_for(shared, job, writer).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if !sources.is_empty() {
+        // Retrieved notes are private: the egress guard applies from here.
+        tools.saw_private_data();
+    }
+    let (mut messages, mut parts) = request_messages(job, &sources);
     let configured =
         shared.local.config.providers.get(provider_name(&job.model)).and_then(|p| p.context_window);
     let mut budget =
@@ -328,17 +337,25 @@ async fn attempt_once(
 
 /// The job's tools for this attempt, with the results of read-only calls
 /// its earlier attempts (or, for a replay asked to, its original) made.
-fn job_tools(shared: &Shared, job: &Job) -> Result<JobTools, ProviderError> {
+async fn job_tools(shared: &Shared, job: &Job) -> Result<JobTools, ProviderError> {
     let limits = ToolLimits::from_config(&shared.local.config.worker);
     if job.tools.is_empty() {
-        return JobTools::new(shared.tools.clone(), job, limits, &[]);
+        return JobTools::new(shared.tools.clone(), job, &[], limits, &[]);
     }
+    let names = match &shared.tools {
+        // An external server that does not start is worth another attempt.
+        Some(host) => host.prepare(&job.tools).await.map_err(|e| match e {
+            ToolError::Unknown(_) | ToolError::InvalidArgs(_) => ProviderError::permanent(e.to_string()),
+            e => ProviderError::transient(e.to_string()),
+        })?,
+        None => job.tools.clone(),
+    };
     let events = &shared.local.events;
     let mut earlier = events.read_all(&job.id).unwrap_or_default();
     if let Some(original) = &job.tool_results_from {
         earlier.extend(events.read_all(original).unwrap_or_default());
     }
-    JobTools::new(shared.tools.clone(), job, limits, &earlier)
+    JobTools::new(shared.tools.clone(), job, &names, limits, &earlier)
 }
 
 /// What one call to the model said.
@@ -512,7 +529,7 @@ async fn wait_for_slot(
 /// The conversation sent to the model, and what each message is: the
 /// instructions of the job's skill snapshots first, as one system message,
 /// then the job's own messages.
-fn request_messages(job: &Job) -> (Vec<Message>, Vec<Part>) {
+fn request_messages(job: &Job, sources: &[crate::api::RetrievedSource]) -> (Vec<Message>, Vec<Part>) {
     let mut out = Vec::new();
     let mut parts = Vec::new();
     if !job.skills.is_empty() {
@@ -522,6 +539,10 @@ fn request_messages(job: &Job) -> (Vec<Message>, Vec<Part>) {
         }
         out.push(Message::new(Role::System, text));
         parts.push(Part::Skills);
+    }
+    if let Some(rag) = &job.rag {
+        out.push(Message::new(Role::System, super::retrieval::sources_prompt(rag.mode, sources)));
+        parts.push(Part::Sources);
     }
     out.extend(job.messages.iter().cloned());
     parts.extend(Part::of_job_messages(&job.messages));

@@ -88,6 +88,8 @@ fn row_to_view(r: &Row) -> JobView {
             duration_ms: r.get(26),
         },
         client: r.get::<_, Option<String>>(27).and_then(|c| serde_json::from_str(&c).ok()),
+        // Read from the job's `retrieval` event by `Local::job`.
+        sources: Vec::new(),
     }
 }
 

@@ -547,6 +547,21 @@ export interface components {
             /** @enum {string} */
             type: "started";
         } | {
+            /**
+             * @description What retrieval returned, before the first token: the sources the
+             *     prompt numbers.
+             */
+            data: {
+                mode: components["schemas"]["RagMode"];
+                query: string;
+                /** @description Taken from an earlier attempt or the replayed job, not searched again. */
+                reused?: boolean;
+                sources: components["schemas"]["RetrievedSource"][];
+                vault: string;
+            };
+            /** @enum {string} */
+            type: "retrieval";
+        } | {
             /** @description A piece of output text. */
             data: {
                 text: string;
@@ -665,6 +680,7 @@ export interface components {
              *     one of the two is required.
              */
             prompt?: string | null;
+            rag?: components["schemas"]["RagRequest"] | null;
             session_id?: string | null;
             /**
              * @description Skills to run the job with, by name (`ctl skills list`). Their
@@ -713,6 +729,8 @@ export interface components {
             session_id?: string | null;
             /** @description The skills the job ran with (name, hash, where from). */
             skills?: components["schemas"]["SkillRef"][];
+            /** @description The sources retrieval gave the latest attempt. */
+            sources?: components["schemas"]["RetrievedSource"][];
             /** Format: date-time */
             started_at?: string | null;
             state: components["schemas"]["JobState"];
@@ -754,12 +772,32 @@ export interface components {
             provider: string;
             reachable: boolean;
         };
+        /**
+         * @description How a job uses retrieval.
+         * @enum {string}
+         */
+        RagMode: "augment" | "context-only";
+        /** @description A job's request for retrieval. */
+        RagRequest: {
+            /**
+             * Format: int32
+             * @description How many sources at most (default 5).
+             */
+            k?: number | null;
+            mode?: components["schemas"]["RagMode"];
+            /** @description What to search for (default: the last user message). */
+            query?: string | null;
+            /** @description The vault (default: the only or the default one). */
+            vault?: string | null;
+        };
         RenameBody: {
             /** @description Must contain a non-space character. */
             title: string;
         };
         /** @description What to change in a replay; everything else is the original's. */
         ReplaySpec: {
+            /** @description Search the vault again instead of reusing the original's sources. */
+            fresh_retrieval?: boolean;
             /** @description `provider:model` (default: the original's). */
             model?: string | null;
             /** @description Parameters that override the original's. */
@@ -769,6 +807,40 @@ export interface components {
              *     instead of calling the tools again.
              */
             reuse_tool_results?: boolean;
+        };
+        /** @description One retrieved chunk, as the prompt numbered it and the job cites it. */
+        RetrievedSource: {
+            /** Format: double */
+            graph?: number | null;
+            /** @description The chunk's content hash. */
+            hash: string;
+            /** @description Headings from the top, joined by ` > `. */
+            heading: string;
+            /**
+             * Format: double
+             * @description Each index's score, where the chunk was in its list.
+             */
+            lexical?: number | null;
+            /** Format: int32 */
+            line_end: number;
+            /** Format: int32 */
+            line_start: number;
+            /**
+             * Format: int32
+             * @description The number the prompt gave it: cited as `[n]`.
+             */
+            n: number;
+            /** @description The note's path from the vault root. */
+            path: string;
+            /**
+             * Format: double
+             * @description The fused score.
+             */
+            score: number;
+            /** @description The chunk's text, as the model saw it. */
+            text: string;
+            /** Format: double */
+            vector?: number | null;
         };
         /**
          * @description Who said a chat message.
@@ -784,6 +856,12 @@ export interface components {
             /** @description Skills to answer with, by name; their defaults apply unless set here. */
             skills?: string[];
             system?: string | null;
+            /**
+             * @description How the model picks tools: `auto` (default), `none`, `required`, or
+             *     a tool's name to force that call; a comma-separated list sets one
+             *     choice per round (`vault_read,none`: read, then answer in text).
+             */
+            tool_choice?: string | null;
             /** @description Tools the model may call, by name (`GET /tools`), or `["all"]`. */
             tools?: string[];
         };

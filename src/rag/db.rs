@@ -1,0 +1,496 @@
+//! The index database of one vault (`index.db`, SQLite in WAL mode): the
+//! chunks by content hash with their FTS5 rows, the path → chunk table,
+//! the graph tables (notes, aliases, tags, headings, links) and the
+//! metadata (model, dimensions, prefixes, committed vector slots).
+//!
+//! A chunk row exists as soon as its vector is durable, so a killed
+//! reindex keeps what it embedded; a chunk is visible to queries only once
+//! a `file_chunks` row points at it, and those change in one transaction
+//! per reindex, so readers see the previous index until it commits.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::chunk::Chunk;
+use super::parse::{Note, link_key};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, slot INTEGER NOT NULL UNIQUE,
+    text TEXT NOT NULL, tokens INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    content_hash TEXT NOT NULL, title TEXT NOT NULL, key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS files_key ON files(key);
+CREATE TABLE IF NOT EXISTS file_chunks (
+    path TEXT NOT NULL, ord INTEGER NOT NULL, hash TEXT NOT NULL, heading TEXT NOT NULL,
+    line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, PRIMARY KEY (path, ord));
+CREATE INDEX IF NOT EXISTS file_chunks_hash ON file_chunks(hash);
+CREATE TABLE IF NOT EXISTS aliases (path TEXT NOT NULL, alias TEXT NOT NULL, key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS aliases_path ON aliases(path);
+CREATE INDEX IF NOT EXISTS aliases_key ON aliases(key);
+CREATE TABLE IF NOT EXISTS tags (path TEXT NOT NULL, tag TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_path ON tags(path);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+CREATE TABLE IF NOT EXISTS headings (path TEXT NOT NULL, level INTEGER NOT NULL, text TEXT NOT NULL, line INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS headings_path ON headings(path);
+CREATE TABLE IF NOT EXISTS links (
+    src TEXT NOT NULL, target TEXT NOT NULL, target_key TEXT NOT NULL, heading TEXT,
+    alias TEXT, embed INTEGER NOT NULL, line INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS links_src ON links(src);
+CREATE INDEX IF NOT EXISTS links_target ON links(target_key);
+CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL);
+";
+
+/// A file as the index last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRow {
+    pub mtime_ns: i64,
+    pub size: u64,
+    pub content_hash: String,
+}
+
+/// A note's new state, written by [`Db::commit`].
+#[derive(Debug, Clone)]
+pub struct FileUpdate {
+    pub path: String,
+    pub mtime_ns: i64,
+    pub size: u64,
+    pub content_hash: String,
+    pub note: Note,
+    pub chunks: Vec<Chunk>,
+}
+
+/// Everything one reindex changes, applied in one transaction.
+#[derive(Debug, Default)]
+pub struct Commit {
+    pub upserts: Vec<FileUpdate>,
+    /// Files whose content is unchanged but whose stat changed.
+    pub restat: Vec<(String, i64, u64)>,
+    pub deletes: Vec<String>,
+    /// Every file skipped in this run: (path, mtime, size, why).
+    pub skipped: Vec<(String, i64, u64, String)>,
+    pub finished_at: String,
+}
+
+/// One place a chunk sits in a note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub path: String,
+    pub ord: u32,
+    pub hash: String,
+    pub heading: String,
+    pub line_start: u32,
+    pub line_end: u32,
+    pub tokens: u32,
+    pub slot: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("index database {path}: {source}")]
+pub struct DbError {
+    pub path: String,
+    pub source: rusqlite::Error,
+}
+
+pub struct Db {
+    conn: Connection,
+    path: String,
+}
+
+type R<T> = Result<T, DbError>;
+
+impl Db {
+    /// Opens the database; `write` creates it and its schema.
+    pub fn open(dir: &Path, write: bool) -> R<Self> {
+        let file = dir.join("index.db");
+        let path = file.display().to_string();
+        let wrap = |source| DbError { path: path.clone(), source };
+        let conn = if write {
+            Connection::open(&file)
+        } else {
+            Connection::open_with_flags(
+                &file,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        }
+        .map_err(wrap)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(wrap)?;
+        if write {
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
+            conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
+            conn.execute_batch(SCHEMA).map_err(wrap)?;
+        }
+        Ok(Self { conn, path })
+    }
+
+    fn wrap(&self, source: rusqlite::Error) -> DbError {
+        DbError { path: self.path.clone(), source }
+    }
+
+    pub fn meta(&self, key: &str) -> R<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.wrap(e))
+    }
+
+    pub fn set_meta(&self, pairs: &[(&str, &str)]) -> R<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.wrap(e))?;
+        for (k, v) in pairs {
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v])
+                .map_err(|e| self.wrap(e))?;
+        }
+        tx.commit().map_err(|e| self.wrap(e))
+    }
+
+    /// Vector slots that committed chunk rows may use.
+    pub fn slots(&self) -> R<u64> {
+        Ok(self.meta("slots")?.and_then(|s| s.parse().ok()).unwrap_or(0))
+    }
+
+    pub fn files(&self) -> R<HashMap<String, FileRow>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, mtime_ns, size, content_hash FROM files")
+            .map_err(|e| self.wrap(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    FileRow {
+                        mtime_ns: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        content_hash: r.get(3)?,
+                    },
+                ))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.wrap(e))?;
+        Ok(rows)
+    }
+
+    /// Files the last reindex skipped: path → (mtime, size, why).
+    pub fn skipped(&self) -> R<HashMap<String, (i64, u64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, mtime_ns, size, reason FROM skipped")
+            .map_err(|e| self.wrap(e))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get::<_, i64>(2)? as u64, r.get(3)?))))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// Which of `hashes` already have an embedded chunk.
+    pub fn embedded(&self, hashes: &HashSet<&str>) -> R<HashSet<String>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1").map_err(|e| self.wrap(e))?;
+        let mut out = HashSet::new();
+        for h in hashes {
+            if stmt.exists([h]).map_err(|e| self.wrap(e))? {
+                out.insert((*h).to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records freshly embedded chunks whose vectors sit, durable, in the
+    /// slots from `first`; one transaction.
+    pub fn add_chunks(&self, first: u64, chunks: &[(String, String, u32)]) -> R<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.wrap(e))?;
+        {
+            let mut ins = tx
+                .prepare_cached("INSERT INTO chunks (hash, slot, text, tokens) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(|e| self.wrap(e))?;
+            let mut fts = tx
+                .prepare_cached("INSERT INTO chunks_fts (rowid, text) VALUES (?1, ?2)")
+                .map_err(|e| self.wrap(e))?;
+            for (i, (hash, text, tokens)) in chunks.iter().enumerate() {
+                ins.execute(params![hash, (first + i as u64) as i64, text, tokens])
+                    .map_err(|e| self.wrap(e))?;
+                fts.execute(params![tx.last_insert_rowid(), text]).map_err(|e| self.wrap(e))?;
+            }
+        }
+        let slots = (first + chunks.len() as u64).to_string();
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('slots', ?1)", [slots])
+            .map_err(|e| self.wrap(e))?;
+        tx.commit().map_err(|e| self.wrap(e))
+    }
+
+    /// Applies a reindex: every changed note's rows, the deletes, and the
+    /// removal of chunks no note holds any more. One transaction.
+    pub fn commit(&self, c: &Commit) -> R<u64> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.wrap(e))?;
+        let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> R<usize> {
+            tx.prepare_cached(sql).and_then(|mut s| s.execute(p)).map_err(|e| self.wrap(e))
+        };
+        let clear = |path: &str| -> R<()> {
+            for sql in [
+                "DELETE FROM files WHERE path = ?1",
+                "DELETE FROM file_chunks WHERE path = ?1",
+                "DELETE FROM aliases WHERE path = ?1",
+                "DELETE FROM tags WHERE path = ?1",
+                "DELETE FROM headings WHERE path = ?1",
+                "DELETE FROM links WHERE src = ?1",
+            ] {
+                run(sql, &[&path])?;
+            }
+            Ok(())
+        };
+        for path in &c.deletes {
+            clear(path)?;
+        }
+        for u in &c.upserts {
+            clear(&u.path)?;
+            let key = link_key(&u.path);
+            run(
+                "INSERT INTO files (path, mtime_ns, size, content_hash, title, key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[&u.path, &u.mtime_ns, &(u.size as i64), &u.content_hash, &u.note.title, &key],
+            )?;
+            for (ord, ch) in u.chunks.iter().enumerate() {
+                run(
+                    "INSERT INTO file_chunks (path, ord, hash, heading, line_start, line_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    &[&u.path, &(ord as i64), &ch.hash, &ch.heading, &ch.line_start, &ch.line_end],
+                )?;
+            }
+            let mut aliases: Vec<&str> = u.note.aliases.iter().map(String::as_str).collect();
+            if u.note.title.to_lowercase() != key {
+                aliases.push(&u.note.title);
+            }
+            for a in aliases {
+                run(
+                    "INSERT INTO aliases (path, alias, key) VALUES (?1, ?2, ?3)",
+                    &[&u.path, &a, &a.trim().to_lowercase()],
+                )?;
+            }
+            for t in &u.note.tags {
+                run("INSERT INTO tags (path, tag) VALUES (?1, ?2)", &[&u.path, t])?;
+            }
+            for h in &u.note.headings {
+                run(
+                    "INSERT INTO headings (path, level, text, line) VALUES (?1, ?2, ?3, ?4)",
+                    &[&u.path, &h.level, &h.text, &h.line],
+                )?;
+            }
+            for l in &u.note.links {
+                let key = if l.target.is_empty() { link_key(&u.path) } else { link_key(&l.target) };
+                run(
+                    "INSERT INTO links (src, target, target_key, heading, alias, embed, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    &[&u.path, &l.target, &key, &l.heading, &l.alias, &l.embed, &l.line],
+                )?;
+            }
+        }
+        run("DELETE FROM skipped", &[])?;
+        for (path, mtime, size, reason) in &c.skipped {
+            run(
+                "INSERT OR REPLACE INTO skipped (path, mtime_ns, size, reason) VALUES (?1, ?2, ?3, ?4)",
+                &[path, mtime, &(*size as i64), reason],
+            )?;
+        }
+        for (path, mtime, size) in &c.restat {
+            run(
+                "UPDATE files SET mtime_ns = ?2, size = ?3 WHERE path = ?1",
+                &[path, mtime, &(*size as i64)],
+            )?;
+        }
+        let removed = if c.deletes.is_empty() && c.upserts.is_empty() {
+            0
+        } else {
+            run(
+                "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = c.hash))",
+                &[],
+            )?;
+            run(
+                "DELETE FROM chunks WHERE NOT EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = chunks.hash)",
+                &[],
+            )?
+        };
+        run("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_reindex', ?1)", &[&c.finished_at])?;
+        tx.commit().map_err(|e| self.wrap(e))?;
+        Ok(removed as u64)
+    }
+
+    /// Counts of notes and live chunks.
+    pub fn counts(&self) -> R<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM chunks c WHERE EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = c.hash))",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// Begins a read transaction: every query until [`Db::end_read`] sees
+    /// one committed state.
+    pub fn begin_read(&self) -> R<()> {
+        self.conn.execute_batch("BEGIN DEFERRED; SELECT 1 FROM meta LIMIT 1;").map_err(|e| self.wrap(e))
+    }
+
+    pub fn end_read(&self) {
+        let _ = self.conn.execute_batch("COMMIT");
+    }
+
+    /// BM25 over the chunks, best first: (chunk, score) where a higher
+    /// score is better. Query words are OR-ed.
+    pub fn lexical(&self, query: &str, limit: usize) -> R<Vec<(Hit, f64)>> {
+        let words: Vec<String> = query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| format!("\"{w}\""))
+            .collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.hash, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid \
+                 WHERE chunks_fts MATCH ?1 ORDER BY bm25(chunks_fts) LIMIT ?2",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let found: Vec<(String, f64)> = stmt
+            .query_map(params![words.join(" OR "), (limit * 2) as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.wrap(e))?;
+        let mut out = Vec::new();
+        for (hash, score) in found {
+            for hit in self.places(&hash)? {
+                out.push((hit, score));
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where the chunk with this hash sits (none when no note holds it).
+    pub fn places(&self, hash: &str) -> R<Vec<Hit>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.path, f.ord, f.hash, f.heading, f.line_start, f.line_end, c.tokens, c.slot \
+                 FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.hash = ?1 ORDER BY f.path, f.ord",
+            )
+            .map_err(|e| self.wrap(e))?;
+        stmt.query_map([hash], hit_row).and_then(Iterator::collect).map_err(|e| self.wrap(e))
+    }
+
+    /// The chunk in a vector slot, if a note holds it.
+    pub fn by_slot(&self, slot: u64) -> R<Vec<Hit>> {
+        let hash: Option<String> = self
+            .conn
+            .prepare_cached("SELECT hash FROM chunks WHERE slot = ?1")
+            .and_then(|mut s| s.query_row([slot as i64], |r| r.get(0)).optional())
+            .map_err(|e| self.wrap(e))?;
+        match hash {
+            Some(h) => self.places(&h),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A note's chunks in order.
+    pub fn note_chunks(&self, path: &str) -> R<Vec<Hit>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.path, f.ord, f.hash, f.heading, f.line_start, f.line_end, c.tokens, c.slot \
+                 FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.path = ?1 ORDER BY f.ord",
+            )
+            .map_err(|e| self.wrap(e))?;
+        stmt.query_map([path], hit_row).and_then(Iterator::collect).map_err(|e| self.wrap(e))
+    }
+
+    pub fn chunk_text(&self, hash: &str) -> R<String> {
+        self.conn
+            .prepare_cached("SELECT text FROM chunks WHERE hash = ?1")
+            .and_then(|mut s| s.query_row([hash], |r| r.get(0)))
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// Notes a link from `path` resolves to, and notes linking to it:
+    /// (note, the linked heading if any).
+    pub fn neighbours(&self, path: &str) -> R<Vec<(String, Option<String>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.path, l.heading FROM links l JOIN files f ON f.key = l.target_key WHERE l.src = ?1 \
+                 UNION SELECT a.path, l.heading FROM links l JOIN aliases a ON a.key = l.target_key WHERE l.src = ?1 \
+                 UNION SELECT l.src, NULL FROM links l WHERE l.target_key = (SELECT key FROM files WHERE path = ?1) \
+                    OR l.target_key IN (SELECT key FROM aliases WHERE path = ?1)",
+            )
+            .map_err(|e| self.wrap(e))?;
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map([path], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.wrap(e))?;
+        Ok(rows.into_iter().filter(|(p, _)| p != path).collect())
+    }
+
+    /// Notes whose name, title, alias or tag is one of `words` (lowercase).
+    pub fn notes_named(&self, words: &[String]) -> R<Vec<String>> {
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT path FROM files WHERE key = ?1 OR lower(title) = ?1 \
+                 UNION SELECT path FROM aliases WHERE key = ?1 UNION SELECT path FROM tags WHERE tag = ?1",
+            )
+            .map_err(|e| self.wrap(e))?;
+        for w in words {
+            let rows: Vec<String> =
+                stmt.query_map([w], |r| r.get(0)).and_then(Iterator::collect).map_err(|e| self.wrap(e))?;
+            for p in rows {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rows of a graph table for one note, for tests and `--explain`.
+    pub fn note_graph(&self, path: &str) -> R<NoteGraph> {
+        let strings = |sql: &str| -> R<Vec<String>> {
+            self.conn
+                .prepare(sql)
+                .and_then(|mut s| s.query_map([path], |r| r.get(0)).and_then(Iterator::collect))
+                .map_err(|e| self.wrap(e))
+        };
+        Ok(NoteGraph {
+            tags: strings("SELECT tag FROM tags WHERE path = ?1 ORDER BY tag")?,
+            headings: strings("SELECT text FROM headings WHERE path = ?1 ORDER BY line")?,
+            links: strings("SELECT target_key FROM links WHERE src = ?1 ORDER BY line, target_key")?,
+            backlinks: self.neighbours(path)?.into_iter().map(|(p, _)| p).collect(),
+        })
+    }
+}
+
+/// What the graph tables hold about one note.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NoteGraph {
+    pub tags: Vec<String>,
+    pub headings: Vec<String>,
+    pub links: Vec<String>,
+    /// Linked notes both ways.
+    pub backlinks: Vec<String>,
+}
+
+fn hit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
+    Ok(Hit {
+        path: r.get(0)?,
+        ord: r.get(1)?,
+        hash: r.get(2)?,
+        heading: r.get(3)?,
+        line_start: r.get(4)?,
+        line_end: r.get(5)?,
+        tokens: r.get(6)?,
+        slot: r.get::<_, i64>(7)? as u64,
+    })
+}

@@ -1,0 +1,302 @@
+//! The vector index. [`VectorStore`] is the seam a server-backed store
+//! plugs into; [`FlatStore`] is the embedded one: two append-only files,
+//! `vectors.f32` (the exact vectors) and `vectors.i8` (each vector scaled
+//! to int8, with its scale), read with `pread` so nothing but the page
+//! cache holds them. A query scans the int8 file and rescores the best
+//! candidates with the f32 vectors.
+//!
+//! Slots are only ever appended; the index's database says which slots
+//! are live, so a reader never sees a slot change under it, and a writer
+//! killed mid-append leaves a tail the next writer cuts off.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// A vector index keyed by slot numbers that the caller records.
+pub trait VectorStore: Send + Sync {
+    /// Dimensions of every vector.
+    fn dims(&self) -> usize;
+    /// Stores vectors (normalised here) under consecutive slots from
+    /// `first`; durable when this returns.
+    fn put(&mut self, first: u64, vectors: &[Vec<f32>]) -> std::io::Result<()>;
+    /// Drops every slot from `slots` on (an uncommitted tail).
+    fn truncate(&mut self, slots: u64) -> std::io::Result<()>;
+    /// The `k` nearest slots by cosine similarity, best first.
+    fn search(&self, query: &[f32], k: usize) -> std::io::Result<Vec<(u64, f32)>>;
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn normalise(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 { v.to_vec() } else { v.iter().map(|x| x / norm).collect() }
+}
+
+/// int8 codes of `v` and the scale that turns them back.
+fn quantise(v: &[f32]) -> (f32, Vec<i8>) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (0.0, vec![0; v.len()]);
+    }
+    let scale = max / 127.0;
+    (scale, v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect())
+}
+
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum()
+}
+
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[derive(PartialEq)]
+struct Scored(f32, u64);
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    // Reversed, so the heap's top is the worst kept candidate.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// Keeps the `n` best of what it is offered.
+struct TopN {
+    n: usize,
+    heap: BinaryHeap<Scored>,
+}
+
+impl TopN {
+    fn new(n: usize) -> Self {
+        Self { n, heap: BinaryHeap::with_capacity(n + 1) }
+    }
+
+    fn offer(&mut self, score: f32, slot: u64) {
+        if self.heap.len() < self.n {
+            self.heap.push(Scored(score, slot));
+        } else if self.heap.peek().is_some_and(|w| score > w.0) {
+            self.heap.pop();
+            self.heap.push(Scored(score, slot));
+        }
+    }
+
+    fn into_sorted(self) -> Vec<(u64, f32)> {
+        let mut v: Vec<_> = self.heap.into_iter().map(|Scored(s, slot)| (slot, s)).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+}
+
+/// The embedded vector store: flat files in one folder.
+pub struct FlatStore {
+    dims: usize,
+    f32_path: PathBuf,
+    f32_file: File,
+    i8_file: File,
+}
+
+impl FlatStore {
+    pub const F32: &'static str = "vectors.f32";
+    pub const I8: &'static str = "vectors.i8";
+
+    /// Opens (creating when `write`) the store in `dir`.
+    pub fn open(dir: &Path, dims: usize, write: bool) -> std::io::Result<Self> {
+        let open = |name: &str| {
+            let mut o = OpenOptions::new();
+            o.read(true);
+            if write {
+                o.write(true).create(true);
+            }
+            o.open(dir.join(name))
+        };
+        Ok(Self { dims, f32_path: dir.join(Self::F32), f32_file: open(Self::F32)?, i8_file: open(Self::I8)? })
+    }
+
+    fn i8_stride(&self) -> usize {
+        4 + self.dims
+    }
+
+    /// Slots present in the files (committed or not).
+    pub fn stored(&self) -> std::io::Result<u64> {
+        Ok(self.i8_file.metadata()?.len() / self.i8_stride() as u64)
+    }
+
+    /// The exact vector in `slot`.
+    pub fn vector(&self, slot: u64) -> std::io::Result<Vec<f32>> {
+        let mut buf = vec![0u8; self.dims * 4];
+        let offset = slot * buf.len() as u64;
+        self.f32_file.read_exact_at(&mut buf, offset)?;
+        Ok(buf.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
+
+    /// Exact top `k` by scanning every f32 vector: the baseline the int8
+    /// scan is measured against.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> std::io::Result<Vec<(u64, f32)>> {
+        let q = normalise(query);
+        let stride = self.dims * 4;
+        let total = self.f32_file.metadata()?.len() / stride as u64;
+        let mut top = TopN::new(k);
+        let per_block = (1 << 20) / stride.max(1);
+        let mut buf = vec![0u8; per_block * stride];
+        let mut v = vec![0f32; self.dims];
+        let mut slot = 0u64;
+        while slot < total {
+            let n = per_block.min((total - slot) as usize);
+            let got = read_full_at(&self.f32_file, &mut buf[..n * stride], slot * stride as u64)?;
+            for (i, rec) in buf[..got - got % stride].chunks_exact(stride).enumerate() {
+                for (d, b) in v.iter_mut().zip(rec.chunks_exact(4)) {
+                    *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+                top.offer(dot_f32(&q, &v), slot + i as u64);
+            }
+            if got < n * stride {
+                break;
+            }
+            slot += n as u64;
+        }
+        Ok(top.into_sorted())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.f32_path
+    }
+}
+
+/// Reads as much of `buf` as the file holds at `offset`.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+impl VectorStore for FlatStore {
+    fn dims(&self) -> usize {
+        self.dims
+    }
+
+    fn put(&mut self, first: u64, vectors: &[Vec<f32>]) -> std::io::Result<()> {
+        let mut f = Vec::with_capacity(vectors.len() * self.dims * 4);
+        let mut q = Vec::with_capacity(vectors.len() * self.i8_stride());
+        for v in vectors {
+            if v.len() != self.dims {
+                return Err(std::io::Error::other(format!(
+                    "a vector has {} dimensions, the index {}",
+                    v.len(),
+                    self.dims
+                )));
+            }
+            let v = normalise(v);
+            f.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+            let (scale, codes) = quantise(&v);
+            q.extend(scale.to_le_bytes());
+            q.extend(codes.iter().map(|c| c.to_ne_bytes()[0]));
+        }
+        self.f32_file.write_all_at(&f, first * (self.dims * 4) as u64)?;
+        self.i8_file.write_all_at(&q, first * self.i8_stride() as u64)?;
+        self.f32_file.sync_data()?;
+        self.i8_file.sync_data()
+    }
+
+    fn truncate(&mut self, slots: u64) -> std::io::Result<()> {
+        if self.stored()? > slots || self.f32_file.metadata()?.len() > slots * (self.dims * 4) as u64 {
+            self.f32_file.set_len(slots * (self.dims * 4) as u64)?;
+            self.i8_file.set_len(slots * self.i8_stride() as u64)?;
+        }
+        Ok(())
+    }
+
+    fn search(&self, query: &[f32], k: usize) -> std::io::Result<Vec<(u64, f32)>> {
+        let q = normalise(query);
+        let (_, qcodes) = quantise(&q);
+        let stride = self.i8_stride();
+        let total = self.stored()?;
+        // Enough int8 candidates that the exact rescore finds the true top k.
+        let mut top = TopN::new((k * 4).max(k + 32));
+        let per_block = (1 << 20) / stride;
+        let mut buf = vec![0u8; per_block * stride];
+        let mut codes = vec![0i8; self.dims];
+        let mut slot = 0u64;
+        while slot < total {
+            let n = per_block.min((total - slot) as usize);
+            let got = read_full_at(&self.i8_file, &mut buf[..n * stride], slot * stride as u64)?;
+            for (i, rec) in buf[..got - got % stride].chunks_exact(stride).enumerate() {
+                let scale = f32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
+                for (c, b) in codes.iter_mut().zip(&rec[4..]) {
+                    *c = i8::from_ne_bytes([*b]);
+                }
+                top.offer(scale * dot_i8(&qcodes, &codes) as f32, slot + i as u64);
+            }
+            if got < n * stride {
+                break;
+            }
+            slot += n as u64;
+        }
+        let mut exact = TopN::new(k);
+        for (slot, _) in top.into_sorted() {
+            match self.vector(slot) {
+                Ok(v) => exact.offer(dot_f32(&q, &v), slot),
+                // A tail a writer is cutting off: not part of any index.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(exact.into_sorted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random_vectors(n: usize, dims: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        };
+        (0..n).map(|_| (0..dims).map(|_| next()).collect()).collect()
+    }
+
+    #[test]
+    fn int8_scan_with_rescore_matches_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FlatStore::open(dir.path(), 32, true).unwrap();
+        let vs = random_vectors(3000, 32, 7);
+        store.put(0, &vs[..1000]).unwrap();
+        store.put(1000, &vs[1000..]).unwrap();
+        for q in random_vectors(20, 32, 99) {
+            let approx: Vec<u64> = store.search(&q, 10).unwrap().into_iter().map(|(s, _)| s).collect();
+            let exact: Vec<u64> = store.search_exact(&q, 10).unwrap().into_iter().map(|(s, _)| s).collect();
+            assert_eq!(approx, exact);
+        }
+        store.truncate(5).unwrap();
+        assert_eq!(store.stored().unwrap(), 5);
+        assert!(store.search(&vs[3], 3).unwrap()[0].0 == 3);
+    }
+
+    #[test]
+    fn wrong_dimensions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FlatStore::open(dir.path(), 4, true).unwrap();
+        assert!(store.put(0, &[vec![1.0; 3]]).is_err());
+    }
+}

@@ -1,0 +1,419 @@
+//! `ctl rag` against the real test LLM server's `/v1/embeddings`: a vault
+//! of Obsidian edge cases, incremental reindexes counted in embedding
+//! calls, kill -9 at chosen points, a second writer, queries during a
+//! reindex, symlinks that leave the vault.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helper::Env;
+
+/// An installation with a vault folder and the tiny model as embedder.
+fn rag_env(extra: &str) -> (Env, PathBuf) {
+    let env = Env::new();
+    let vault = env.dir.path().join("vault");
+    std::fs::create_dir_all(&vault).unwrap();
+    env.configure(&format!(
+        "[rag]\nvault = \"{}\"\nembed_model = \"local:tiny\"\nmax_file_bytes = 20000\nembed_batch = 4\n{extra}",
+        vault.display()
+    ));
+    (env, vault)
+}
+
+fn write(vault: &Path, rel: &str, text: &str) {
+    let path = vault.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The Obsidian edge cases: front matter, aliases, wikilinks with alias and
+/// heading, embeds, nested tags, non-ASCII names, and files to skip.
+fn fixture(vault: &Path) {
+    write(
+        vault,
+        "Projects/Alpha.md",
+        "---\ntitle: Project Alpha\ntags: [project/alpha]\naliases: [PA]\n---\n\
+         # Goals\nShip the zanzibar migration before spring. #status/active\n\n\
+         # Risks\nSee [[Risk Register#Budget|the budget risks]] and ![[Diagram]].\n\n\
+         # Team\nAda and Grace own quokka tooling.\n",
+    );
+    write(
+        vault,
+        "Risk Register.md",
+        "# Budget\nThe budget overrun risk is tracked weekly by finance.\n\n# Vendors\nVendor lock-in with platypus cloud.\n",
+    );
+    write(vault, "Diagram.md", "An embedded diagram note about walrus pipelines.\n");
+    write(
+        vault,
+        "Café ünïcode.md",
+        "---\ntags: [lang/fr]\n---\nLe croissant est délicieux; see [[日本語ノート]].\n",
+    );
+    write(vault, "日本語ノート.md", "# 見出し\n東京 tanuki notes in Japanese.\n");
+    write(vault, "Solo.md", "# Only\nA lonely ocelot paragraph.\n");
+    // Skipped: excluded folder, binary, not UTF-8, over the size cap.
+    write(vault, ".obsidian/workspace.md", "config narwhal\n");
+    std::fs::write(vault.join("binary.md"), b"abc\0def narwhal").unwrap();
+    std::fs::write(vault.join("latin1.md"), b"caf\xe9 narwhal\n").unwrap();
+    write(vault, "huge.md", &"narwhal ".repeat(4000));
+    // A symlink that leaves the vault is not followed; one inside is.
+    let outside = vault.parent().unwrap().join("outside.md");
+    std::fs::write(&outside, "secret yeti outside the vault\n").unwrap();
+    std::os::unix::fs::symlink(&outside, vault.join("escape.md")).unwrap();
+}
+
+fn reindex(env: &Env) -> Value {
+    serde_json::from_str(&env.ok(&["rag", "reindex", "--json"])).unwrap()
+}
+
+fn query(env: &Env, q: &str, mode: &str) -> Vec<Value> {
+    let out = env.ok(&["rag", "query", q, "--mode", mode, "--json"]);
+    serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().clone()
+}
+
+fn paths(results: &[Value]) -> Vec<String> {
+    results.iter().map(|r| r["path"].as_str().unwrap().to_owned()).collect()
+}
+
+fn n(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+#[test]
+fn rag_reindex_is_incremental_across_edit_rename_move_and_delete() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+
+    let first = reindex(&env);
+    assert_eq!(n(&first, "notes_new"), 6, "{first}");
+    assert_eq!(n(&first, "notes_skipped"), 3, "{first}");
+    let warnings = first["warnings"].to_string();
+    for what in ["binary.md", "latin1.md", "huge.md", "escape.md: a symlink that leaves the vault"] {
+        assert!(warnings.contains(what), "{what} in {warnings}");
+    }
+    let embedded = n(&first, "chunks_embedded");
+    assert!(embedded >= 9, "{first}");
+    assert_eq!(n(&first, "embed_calls"), embedded.div_ceil(4));
+
+    // Edge cases reached every index.
+    assert_eq!(paths(&query(&env, "zanzibar", "lexical"))[0], "Projects/Alpha.md");
+    assert_eq!(paths(&query(&env, "tanuki", "lexical")), vec!["日本語ノート.md"]);
+    assert_eq!(paths(&query(&env, "croissant délicieux", "lexical")), vec!["Café ünïcode.md"]);
+    for word in ["narwhal", "yeti"] {
+        assert!(query(&env, word, "lexical").is_empty(), "{word} must not be indexed");
+    }
+    let hit = &query(&env, "zanzibar", "lexical")[0];
+    assert_eq!(hit["heading"], "Goals");
+    assert_eq!((n(hit, "line_start"), n(hit, "line_end")), (6, 7));
+    // Graph: the alias, the linked heading and the embed.
+    let graph = query(&env, "PA", "graph");
+    let g = paths(&graph);
+    assert!(
+        g.contains(&"Projects/Alpha.md".to_owned()) && g.contains(&"Risk Register.md".to_owned()),
+        "{g:?}"
+    );
+    assert!(g.contains(&"Diagram.md".to_owned()), "{g:?}");
+    let risk = graph.iter().find(|r| r["path"] == "Risk Register.md").unwrap();
+    assert_eq!(risk["heading"], "Budget", "the link's heading picks the chunk");
+    let v = query(&env, "ocelot", "vector");
+    assert!(!v.is_empty() && v[0]["vector"]["rank"] == 1);
+    let h = query(&env, "ocelot", "hybrid");
+    assert_eq!(paths(&h)[0], "Solo.md");
+
+    // Nothing changed: nothing read again, nothing embedded.
+    let noop = reindex(&env);
+    assert_eq!(
+        (n(&noop, "notes_unchanged"), n(&noop, "chunks_embedded"), n(&noop, "embed_calls")),
+        (6, 0, 0),
+        "{noop}"
+    );
+
+    // An edit of one section embeds that section only.
+    let alpha = vault.join("Projects/Alpha.md");
+    let text = std::fs::read_to_string(&alpha).unwrap().replace("quokka tooling", "quokka and kiwi tooling");
+    std::fs::write(&alpha, text).unwrap();
+    let edit = reindex(&env);
+    assert_eq!(
+        (n(&edit, "notes_changed"), n(&edit, "chunks_embedded"), n(&edit, "embed_calls")),
+        (1, 1, 1),
+        "{edit}"
+    );
+    assert_eq!(n(&edit, "chunks_removed"), 1, "the old Team chunk left");
+    assert_eq!(paths(&query(&env, "kiwi", "lexical")), vec!["Projects/Alpha.md"]);
+
+    // A rename and a move between folders embed nothing.
+    let dims_file = vectors_len(&env);
+    std::fs::rename(vault.join("Solo.md"), vault.join("Alone.md")).unwrap();
+    let rename = reindex(&env);
+    assert_eq!(
+        (n(&rename, "notes_renamed"), n(&rename, "chunks_embedded"), n(&rename, "embed_calls")),
+        (1, 0, 0),
+        "{rename}"
+    );
+    assert_eq!(paths(&query(&env, "ocelot", "lexical")), vec!["Alone.md"]);
+    std::fs::create_dir_all(vault.join("Archive")).unwrap();
+    std::fs::rename(vault.join("Alone.md"), vault.join("Archive/Alone.md")).unwrap();
+    let moved = reindex(&env);
+    assert_eq!((n(&moved, "notes_renamed"), n(&moved, "chunks_embedded")), (1, 0), "{moved}");
+    assert_eq!(paths(&query(&env, "ocelot", "hybrid"))[0], "Archive/Alone.md");
+    assert!(!paths(&query(&env, "ocelot", "hybrid")).contains(&"Alone.md".to_owned()));
+    assert_eq!(vectors_len(&env), dims_file, "no vector was written");
+
+    // A delete leaves every index in the same pass.
+    std::fs::remove_file(vault.join("Diagram.md")).unwrap();
+    let del = reindex(&env);
+    assert_eq!((n(&del, "notes_deleted"), n(&del, "chunks_embedded")), (1, 0), "{del}");
+    assert!(query(&env, "walrus", "lexical").is_empty());
+    assert!(!paths(&query(&env, "walrus pipelines", "vector")).contains(&"Diagram.md".to_owned()));
+    assert!(!paths(&query(&env, "PA", "graph")).contains(&"Diagram.md".to_owned()));
+
+    // Status: counts, model, and what changed since.
+    write(&vault, "New.md", "fresh\n");
+    let status: Value = serde_json::from_str(&env.ok(&["rag", "status", "--files", "--json"])).unwrap();
+    assert_eq!((n(&status, "notes"), status["model"].as_str()), (5, Some("local:tiny")), "{status}");
+    assert_eq!(status["changed"], serde_json::json!([{"path": "New.md", "change": "new"}]));
+    let human = env.ok(&["rag", "status", "--files"]);
+    assert!(human.contains("new  New.md"), "{human}");
+}
+
+fn vectors_len(env: &Env) -> u64 {
+    let dir = env.home.join("rag/default");
+    let current = std::fs::read_to_string(dir.join("CURRENT")).unwrap();
+    std::fs::metadata(dir.join(current.trim()).join("vectors.f32")).unwrap().len()
+}
+
+fn wait_for(path: &Path, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} did not appear", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts a reindex that stops at `point`; returns it once it is there.
+fn paused_reindex(env: &Env, point: &str) -> std::process::Child {
+    let marker = env.home.join("rag/default").join(format!("paused-{point}"));
+    let _ = std::fs::remove_file(&marker);
+    let child = env
+        .cmd()
+        .args(["rag", "reindex", "--json"])
+        .env("CTL_TEST_RAG_PAUSE_AT", point)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&marker, 60);
+    child
+}
+
+#[test]
+fn rag_reindex_killed_with_sigkill_keeps_the_old_index_and_what_it_embedded() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    let first = reindex(&env);
+    let total_first = n(&first, "chunks_embedded");
+    assert!(total_first > 0);
+
+    // Twenty new notes, embedded four chunks a call.
+    for i in 0..20 {
+        write(&vault, &format!("batch/note{i}.md"), &format!("# N{i}\nbilby{i} lemur text number {i}\n"));
+    }
+
+    // Killed after its first batch: the old index answers, the new notes
+    // are not visible, and a second writer is told the first one runs.
+    let mut child = paused_reindex(&env, "after_batch");
+    let busy = env.ok(&["rag", "reindex"]);
+    assert!(busy.contains("another reindex of vault default is running"), "{busy}");
+    assert_eq!(
+        paths(&query(&env, "zanzibar", "hybrid"))[0],
+        "Projects/Alpha.md",
+        "queries run during a reindex"
+    );
+    assert!(query(&env, "lemur", "lexical").is_empty(), "readers see the previous index until commit");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(paths(&query(&env, "zanzibar", "lexical"))[0], "Projects/Alpha.md");
+
+    // Killed just before the commit: everything embedded, nothing visible.
+    let mut child = paused_reindex(&env, "before_commit");
+    assert!(query(&env, "lemur", "lexical").is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The next run embeds nothing again and commits all twenty.
+    let after = reindex(&env);
+    assert_eq!(
+        (n(&after, "notes_new"), n(&after, "chunks_embedded"), n(&after, "embed_calls")),
+        (20, 0, 0),
+        "{after}"
+    );
+    assert_eq!(query(&env, "lemur", "lexical").len(), 10);
+    assert_eq!(paths(&query(&env, "bilby7", "lexical")), vec!["batch/note7.md"]);
+}
+
+#[test]
+fn rag_first_reindex_killed_resumes_without_re_embedding() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    let mut child = paused_reindex(&env, "after_batch");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = env.run(&["rag", "query", "zanzibar"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no index yet"));
+    let first = reindex(&env);
+    assert_eq!(n(&first, "notes_new"), 6);
+    // The first batch (four chunks) was kept.
+    let (env2, vault2) = rag_env("");
+    fixture(&vault2);
+    let all = n(&reindex(&env2), "chunks_embedded");
+    assert_eq!(n(&first, "chunks_embedded"), all - 4, "{first}");
+}
+
+#[test]
+fn rag_a_different_model_is_refused_naming_full() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    reindex(&env);
+    let text = std::fs::read_to_string(&env.config).unwrap().replace("local:tiny", "local:tiny2");
+    std::fs::write(&env.config, text).unwrap();
+    let out = env.run(&["rag", "reindex"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("local:tiny") && err.contains("--full"), "{err}");
+    let q = env.run(&["rag", "query", "zanzibar"]);
+    assert!(String::from_utf8_lossy(&q.stderr).contains("--full"));
+    // --full builds a new index beside the old one and switches to it.
+    let full: Value = serde_json::from_str(&env.ok(&["rag", "reindex", "--full", "--json"])).unwrap();
+    assert_eq!(n(&full, "notes_new"), 6, "{full}");
+    assert_eq!(paths(&query(&env, "zanzibar", "hybrid"))[0], "Projects/Alpha.md");
+    let gens: Vec<_> = std::fs::read_dir(env.home.join("rag/default"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok().filter(|n| n.starts_with("g-")))
+        .collect();
+    assert_eq!(gens.len(), 1, "the old generation is gone: {gens:?}");
+}
+
+#[test]
+fn rag_an_embedding_server_that_is_down_stops_reindex_with_a_clear_error() {
+    let env = Env::without_model();
+    let vault = env.dir.path().join("vault");
+    fixture_dir(&vault);
+    env.configure(&format!("[rag]\nvault = \"{}\"\nembed_model = \"local:tiny\"\n", vault.display()));
+    let out = env.run(&["rag", "reindex"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("embedding failed") && err.contains("run `ctl rag reindex` again"), "{err}");
+}
+
+fn fixture_dir(vault: &Path) {
+    std::fs::create_dir_all(vault).unwrap();
+    fixture(vault);
+}
+
+fn event_types(env: &Env, id: &str) -> Vec<String> {
+    env.events(id).iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
+}
+
+fn retrieval(env: &Env, id: &str) -> Value {
+    env.events(id).into_iter().find(|e| e["type"] == "retrieval").expect("a retrieval event")["data"].clone()
+}
+
+#[test]
+fn rag_jobs_retrieve_before_the_first_token_cite_and_replay_the_same_sources() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    reindex(&env);
+    let _w = env.worker(&[]);
+    let id = env.submit("zanzibar migration", &["--rag", "--param", "max_tokens=8"]);
+    let view = env.wait_finished(&id, 60);
+    assert_eq!(view["state"], "completed", "{view}");
+
+    // The retrieval event comes after `started` and before the first token.
+    let types = event_types(&env, &id);
+    let r = types.iter().position(|t| t == "retrieval").expect("retrieval");
+    assert!(types[..r].contains(&"started".to_owned()));
+    assert!(types[r..].iter().any(|t| t == "token"), "{types:?}");
+    assert!(!types[..r].contains(&"token".to_owned()));
+    let data = retrieval(&env, &id);
+    assert_eq!(
+        (data["vault"].as_str(), data["query"].as_str(), data["mode"].as_str()),
+        (Some("default"), Some("zanzibar migration"), Some("augment"))
+    );
+    let first = &data["sources"][0];
+    assert_eq!(
+        (first["n"].as_u64(), first["path"].as_str(), first["heading"].as_str()),
+        (Some(1), Some("Projects/Alpha.md"), Some("Goals"))
+    );
+    assert_eq!((n(first, "line_start"), n(first, "line_end")), (6, 7));
+    assert_eq!(first["hash"].as_str().unwrap().len(), 32);
+    assert!(first["text"].as_str().unwrap().contains("zanzibar"));
+
+    // `ctl show --json` lists them; `ctl tail` prints them after the answer.
+    assert_eq!(view["sources"][0]["path"], "Projects/Alpha.md");
+    let tail = env.ok(&["tail", &id]);
+    let after = tail.split("\nSources:\n").nth(1).unwrap_or_else(|| panic!("{tail}"));
+    assert!(after.starts_with("[1] Projects/Alpha.md#Goals:6-7"), "{tail}");
+
+    // A replay answers from the same text, even after the note changed.
+    std::fs::remove_file(vault.join("Projects/Alpha.md")).unwrap();
+    reindex(&env);
+    let replay = env.ok(&["replay", &id]).trim().to_owned();
+    env.wait_finished(&replay, 60);
+    let again = retrieval(&env, &replay);
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["sources"], data["sources"]);
+    // Unless asked to search again.
+    let fresh = env.ok(&["replay", "--fresh-retrieval", &id]).trim().to_owned();
+    env.wait_finished(&fresh, 60);
+    let searched = retrieval(&env, &fresh);
+    assert!(searched.get("reused").is_none());
+    assert!(!searched["sources"].to_string().contains("Projects/Alpha.md"));
+}
+
+#[test]
+fn rag_a_job_on_a_vault_without_an_index_fails_saying_what_to_run() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    let _w = env.worker(&[]);
+    let id = env.submit("anything", &["--rag", "--rag-mode", "context-only"]);
+    let view = env.wait_finished(&id, 60);
+    assert_eq!(view["state"], "failed");
+    assert!(view["error"].as_str().unwrap().contains("ctl rag reindex"), "{view}");
+}
+
+#[test]
+fn rag_vault_search_uses_the_index_and_rag_query_cites() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    // Before an index exists, vault_search searches literally.
+    let literal: Value = serde_json::from_str(&env.ok(&[
+        "tools",
+        "call",
+        "vault_search",
+        "--arg",
+        "query=zanzibar",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(literal["structured"]["search"], "literal", "{literal}");
+    reindex(&env);
+    let indexed: Value = serde_json::from_str(&env.ok(&[
+        "tools",
+        "call",
+        "vault_search",
+        "--arg",
+        "query=zanzibar",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(indexed["structured"]["search"], "index", "{indexed}");
+    assert_eq!(indexed["structured"]["hits"][0]["path"], "Projects/Alpha.md");
+    assert_eq!(indexed["structured"]["hits"][0]["line"], 6);
+    let listed = env.ok(&["tools", "list"]);
+    assert!(listed.contains("rag_query"), "{listed}");
+    let out = env.ok(&["tools", "call", "rag_query", "--arg", "query=zanzibar migration"]);
+    assert!(out.contains("[1] Projects/Alpha.md#Goals:6-7"), "{out}");
+}
