@@ -398,8 +398,12 @@ mod pg {
         fn open(&self) -> Local {
             let mut config = Config::default();
             config.backend.kind = BackendKind::Postgres;
-            let settings =
-                PgSettings { url: self.schema.url(), pool_size: 4, lease: Duration::from_secs(30) };
+            let settings = PgSettings {
+                url: self.schema.url(),
+                pool_size: 4,
+                lease: Duration::from_secs(30),
+                keep_events_days: None,
+            };
             let backend = ctl::backend::pg::open(&settings).unwrap();
             Local::with_backend(Home::open(self.home.path()).unwrap(), backend, config)
         }

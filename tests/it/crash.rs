@@ -229,7 +229,7 @@ fn a_full_disk_under_the_event_log_never_marks_a_job_completed() {
         .env("CTL_CONFIG", &env.config)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(env.dir.path().join("strace-worker.log")).unwrap());
-    let mut child = c.spawn().unwrap();
+    let mut child = crate::helper::Group::spawn(&mut c);
     let log_path = env.dir.path().join("strace-worker.log");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("No space left on device") {
@@ -245,8 +245,7 @@ fn a_full_disk_under_the_event_log_never_marks_a_job_completed() {
     let v = env.show(&id);
     assert_ne!(v["state"], "completed", "{v}");
     assert!(env.ids_in("_completed").is_empty());
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     // With room on the disk again, a fresh worker completes it, once.
     let _w = env.worker(&[]);
     let v = env.wait_finished(&id, 60);

@@ -123,20 +123,25 @@ fn worker_failing_renames_of(
     env: &Env,
     path: &std::path::Path,
     name: &str,
-) -> (std::process::Child, std::path::PathBuf) {
+) -> (crate::helper::Group, std::path::PathBuf) {
     let log = env.dir.path().join(format!("{name}.log"));
-    let child = std::process::Command::new("strace")
-        .args(["-f", "-o", "/dev/null", "-e", "quiet=all", "-P"])
-        .arg(path)
-        .args(["-e", "trace=rename,renameat,renameat2", "-e", "inject=rename,renameat,renameat2:error=EIO"])
-        .arg(env!("CARGO_BIN_EXE_ctl"))
-        .args(["worker", "-v"])
-        .env("CTL_HOME", &env.home)
-        .env("CTL_CONFIG", &env.config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let child = crate::helper::Group::spawn(
+        std::process::Command::new("strace")
+            .args(["-f", "-o", "/dev/null", "-e", "quiet=all", "-P"])
+            .arg(path)
+            .args([
+                "-e",
+                "trace=rename,renameat,renameat2",
+                "-e",
+                "inject=rename,renameat,renameat2:error=EIO",
+            ])
+            .arg(env!("CARGO_BIN_EXE_ctl"))
+            .args(["worker", "-v"])
+            .env("CTL_HOME", &env.home)
+            .env("CTL_CONFIG", &env.config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap()),
+    );
     (child, log)
 }
 
@@ -159,9 +164,8 @@ fn a_failing_claim_rename_leaves_the_job_queued_and_the_worker_running() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(env.ids_in("_queue"), vec![id.clone()], "still queued");
-    assert!(child.try_wait().unwrap().is_none(), "the worker keeps running");
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(child.child.try_wait().unwrap().is_none(), "the worker keeps running");
+    child.kill();
     let _w = env.worker(&[]);
     assert_eq!(env.wait_finished(&id, 30)["state"], "completed");
 }
@@ -184,8 +188,7 @@ fn a_failing_finish_never_reports_completion_and_the_next_start_recovers() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(env.ids_in("_completed").is_empty(), "not moved to _completed");
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     // A clean worker finishes the bookkeeping without running it again.
     let _w = env.worker(&[]);
     let v = env.wait_finished(&id, 30);

@@ -13,10 +13,48 @@ use crate::helper::{Env, Server, client};
 
 /// An installation ("host") on the shared database.
 fn host(schema: &Schema) -> Env {
+    host_with_lease(schema, 5.0)
+}
+
+/// A host whose workers' leases last `secs` without a heartbeat (they
+/// heartbeat every 0.5 s: the helper's `rescan_secs`).
+fn host_with_lease(schema: &Schema, secs: f64) -> Env {
     let mut env = Env::new();
-    env.configure("[backend]\nkind = \"postgres\"\nlease_secs = 5\n");
+    env.configure(&format!("[backend]\nkind = \"postgres\"\nlease_secs = {secs}\n"));
     env.set("CTL_DATABASE_URL", &schema.url());
     env
+}
+
+/// Waits until `cond` holds (or panics after `secs`, saying `what`).
+fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not happen in {secs}s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A job's events as written so far, straight from the database.
+fn events(schema: &Schema, id: &str) -> Vec<Value> {
+    let text = schema.text(&format!(
+        "SELECT string_agg(lines, '' ORDER BY first_seq) FROM {}.ctl_events WHERE job_id = '{id}'",
+        schema.name
+    ));
+    text.unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+/// One `done` and one record, `seq` gapless: the job completed exactly once.
+fn completed_once(env: &Env, schema: &Schema, id: &str) -> Vec<Value> {
+    let v = env.wait_finished(id, 120);
+    assert_eq!(v["state"], "completed", "{v}");
+    let evs = events(schema, id);
+    let seqs: Vec<u64> = evs.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (0..evs.len() as u64).collect::<Vec<_>>(), "gapless seq: {evs:?}");
+    assert_eq!(evs.iter().filter(|e| e["type"] == "done").count(), 1, "one terminal event: {evs:?}");
+    assert_eq!(evs.iter().filter(|e| e["type"] == "failed" || e["type"] == "cancelled").count(), 0);
+    let n = schema.text(&format!("SELECT count(*)::text FROM {}.ctl_jobs WHERE id = '{id}'", schema.name));
+    assert_eq!(n.as_deref(), Some("1"), "one record");
+    evs
 }
 
 /// Reads a job's SSE stream from `srv`, after `last` when given, until
@@ -160,4 +198,119 @@ fn migrate_is_safe_from_many_processes_at_once_and_doctor_checks_the_database() 
     let check = checks.iter().find(|c| c["name"] == "schema").unwrap();
     assert_eq!(check["ok"], false);
     assert!(check["detail"].as_str().unwrap().contains("ctl migrate"), "{check}");
+}
+
+#[test]
+fn a_worker_stopped_past_its_lease_is_fenced_and_the_job_completes_once_elsewhere() {
+    let Some(schema) = Schema::new() else { return };
+    let env = host_with_lease(&schema, 2.0);
+    let id = env.submit("Write a long answer.", &["--param", "max_tokens=80"]);
+    let mut slow = env.worker(&[("CTL_TEST_TOKEN_DELAY_MS", "50")]);
+    wait_until("the slow worker streaming", 60, || {
+        events(&schema, &id).iter().filter(|e| e["type"] == "token").count() >= 3
+    });
+    let stopped = env.show(&id)["worker"].as_str().map(str::to_owned);
+    let pid = slow.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    // Its lease lapses; another worker requeues the job and runs it.
+    let _other = env.worker(&[]);
+    let evs = completed_once(&env, &schema, &id);
+    let runner = env.show(&id)["worker"].as_str().unwrap().to_owned();
+    assert_ne!(Some(runner.as_str()), stopped.as_deref(), "the job was finished by the other worker");
+    // The stopped worker wakes up: every write it tries is refused.
+    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    wait_until("the woken worker to hear its lease is gone", 30, || slow.log_text().contains("lease on job"));
+    assert_eq!(events(&schema, &id), evs, "the stale worker changed nothing");
+    assert_eq!(env.show(&id)["worker"].as_str(), Some(runner.as_str()));
+    slow.kill9();
+}
+
+#[test]
+fn terminated_database_connections_mid_job_lose_nothing() {
+    let Some(schema) = Schema::new() else { return };
+    let env = host(&schema);
+    let ids: Vec<String> =
+        (0..3).map(|i| env.submit(&format!("Story {i}."), &["--param", "max_tokens=60"])).collect();
+    let _w = env.worker(&[("CTL_TEST_TOKEN_DELAY_MS", "20")]);
+    wait_until("a job streaming", 60, || {
+        events(&schema, &ids[0]).iter().filter(|e| e["type"] == "token").count() >= 3
+    });
+    let mut killed = 0;
+    for _ in 0..5 {
+        killed += schema.terminate_backends();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert!(killed > 0, "no connection was terminated");
+    for id in &ids {
+        completed_once(&env, &schema, id);
+    }
+}
+
+#[test]
+fn sigkill_soak_on_postgres_completes_every_job_once() {
+    let Some(schema) = Schema::new() else { return };
+    let env = host_with_lease(&schema, 1.0);
+    let jobs = 500;
+    let kills = 25;
+    let prompt = env.dir.path().join("p.txt");
+    std::fs::write(&prompt, "Say one word.").unwrap();
+    let ids: Vec<String> = (0..jobs)
+        .map(|_| env.ok(&["submit", "--param", "max_tokens=2", prompt.to_str().unwrap()]).trim().to_owned())
+        .collect();
+    let mut workers = [env.worker(&[]), env.worker(&[])];
+    let done = || {
+        schema
+            .text(&format!("SELECT count(*)::text FROM {}.ctl_queue WHERE state = 'completed'", schema.name))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    for k in 0..kills {
+        // Kill one worker while jobs run, then start a fresh one.
+        let before = done();
+        wait_until("progress between kills", 120, || done() > before || before == jobs);
+        workers[k % 2].kill9();
+        workers[k % 2] = env.worker(&[]);
+    }
+    wait_until("every job to complete", 300, || done() == jobs);
+    let n = |sql: &str| schema.text(&format!("SELECT ({sql})::text")).unwrap();
+    let s = &schema.name;
+    assert_eq!(n(&format!("SELECT count(*) FROM {s}.ctl_jobs WHERE state = 'completed'")), jobs.to_string());
+    assert_eq!(n(&format!("SELECT count(*) FROM {s}.ctl_jobs")), jobs.to_string(), "one record per job");
+    // One terminal event per job, and gapless seqs, straight from the rows.
+    let terminals = n(&format!(
+        "SELECT count(*) FROM {s}.ctl_events e, regexp_split_to_table(e.lines, E'\\n') AS line
+         WHERE line LIKE '%\"type\":\"done\"%' OR line LIKE '%\"type\":\"failed\"%'
+            OR line LIKE '%\"type\":\"cancelled\"%'"
+    ));
+    assert_eq!(terminals, jobs.to_string(), "one terminal event per job");
+    let gaps = n(&format!(
+        "SELECT count(*) FROM (SELECT job_id, first_seq, lag(last_seq) OVER (PARTITION BY job_id ORDER BY first_seq) AS prev
+         FROM {s}.ctl_events) x WHERE (prev IS NULL AND first_seq <> 0) OR prev + 1 <> first_seq"
+    ));
+    assert_eq!(gaps, "0", "no gap or overlap in any job's seq");
+    drop(ids);
+}
+
+#[test]
+fn event_rows_of_jobs_older_than_keep_events_days_are_deleted() {
+    let Some(schema) = Schema::new() else { return };
+    let mut env = Env::without_model();
+    env.configure("[backend]\nkind = \"postgres\"\nkeep_events_days = 7\n");
+    env.set("CTL_DATABASE_URL", &schema.url());
+    let old = env.submit("old", &[]);
+    let new = env.submit("new", &[]);
+    for id in [&old, &new] {
+        env.ok(&["cancel", id]);
+    }
+    assert_eq!(events(&schema, &old).len(), 2);
+    schema.sql(&format!(
+        "UPDATE {}.ctl_queue SET finished_at = now() - interval '8 days' WHERE id = '{old}'",
+        schema.name
+    ));
+    // A worker's upkeep, on start, deletes the old job's rows only.
+    let w = env.worker(&[]);
+    wait_until("the old job's events to go", 30, || events(&schema, &old).is_empty());
+    assert_eq!(events(&schema, &new).len(), 2, "a recent job keeps its events");
+    assert!(w.log_text().contains("deleted event rows of old jobs"), "{}", w.log_text());
+    assert_eq!(env.show(&old)["state"], "cancelled", "the record stays");
 }

@@ -63,9 +63,15 @@ pub(super) async fn flush_in(
     force: bool,
 ) -> Result<(), PgError> {
     if !p.in_flight.is_empty() {
-        // A failed flush left these: write them first, in order.
+        // A failed flush left these: write them first, in order, but not
+        // those its commit wrote after all (the connection can break
+        // between the commit and its answer).
         let mut again = std::mem::take(&mut p.in_flight);
         again.append(&mut p.events);
+        let row = tx.query_one("SELECT max(last_seq) FROM ctl_events WHERE job_id = $1", &[&id]).await?;
+        if let Some(written) = row.get::<_, Option<i64>>(0) {
+            again.retain(|e| e.seq as i64 > written);
+        }
         p.events = again;
     }
     if !p.events.is_empty() {

@@ -61,6 +61,9 @@ pub struct PgSettings {
     pub pool_size: usize,
     /// How long a worker's lease lasts without a heartbeat.
     pub lease: Duration,
+    /// Event rows of jobs finished longer ago are deleted by the workers'
+    /// upkeep; `None` keeps them.
+    pub keep_events_days: Option<u32>,
 }
 
 impl PgSettings {
@@ -78,6 +81,7 @@ impl PgSettings {
             url: url.expose().to_owned(),
             pool_size: config.backend.pool_size.max(2),
             lease: Duration::from_secs_f64(config.backend.lease_secs.max(1.0)),
+            keep_events_days: Some(config.backend.keep_events_days).filter(|d| *d > 0),
         })
     }
 }
@@ -90,6 +94,7 @@ pub struct Db {
     idle: Mutex<Vec<Client>>,
     slots: Arc<tokio::sync::Semaphore>,
     pub(crate) lease: Duration,
+    pub(crate) keep_events_days: Option<u32>,
 }
 
 impl Drop for Db {
@@ -155,6 +160,7 @@ impl Db {
             idle: Mutex::new(Vec::new()),
             slots: Arc::new(tokio::sync::Semaphore::new(settings.pool_size.max(2))),
             lease: settings.lease,
+            keep_events_days: settings.keep_events_days,
         }))
     }
 

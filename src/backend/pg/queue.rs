@@ -249,7 +249,7 @@ impl JobQueue for PgQueue {
                 })
             })
             .map_err(qerr)?;
-        Ok(Arc::new(PgWorker { db: self.db.clone(), id, held: Mutex::default() }))
+        Ok(Arc::new(PgWorker { db: self.db.clone(), id, held: Mutex::default(), pruned: Mutex::new(None) }))
     }
 }
 
@@ -265,6 +265,31 @@ pub struct PgWorker {
     id: String,
     /// Job id → the lease id of this worker's claim of it.
     held: Mutex<HashMap<String, String>>,
+    /// When this worker last deleted old event rows.
+    pruned: Mutex<Option<std::time::Instant>>,
+}
+
+/// How often a worker deletes event rows past `keep_events_days`.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+impl PgWorker {
+    /// Deletes the event rows of jobs that finished more than `days` days
+    /// ago; returns how many rows went.
+    pub fn prune_events(&self, days: u32) -> Result<u64, QueueError> {
+        let days = f64::from(days);
+        self.db
+            .call(move |c| {
+                Box::pin(async move {
+                    Ok(c.execute(
+                        "DELETE FROM ctl_events WHERE job_id IN (SELECT id FROM ctl_queue
+                            WHERE state IN ('completed', 'failed') AND finished_at < now() - $1 * interval '1 day')",
+                        &[&days],
+                    )
+                    .await?)
+                })
+            })
+            .map_err(qerr)
+    }
 }
 
 impl PgWorker {
@@ -367,6 +392,17 @@ impl WorkerLease for PgWorker {
     /// requeues the jobs whose leases lapsed (their holders stopped
     /// heartbeating), and forgets long-dead workers.
     fn maintain(&self) -> Result<Vec<String>, QueueError> {
+        if let Some(days) = self.db.keep_events_days {
+            let mut last = self.pruned.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                *last = Some(std::time::Instant::now());
+                match self.prune_events(days) {
+                    Ok(n) if n > 0 => tracing::info!(rows = n, days, "deleted event rows of old jobs"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("cannot delete old event rows: {e}"),
+                }
+            }
+        }
         let held: Vec<String> =
             self.held.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
         let (worker, ms) = (self.id.clone(), lease_ms(&self.db));

@@ -301,6 +301,33 @@ impl Drop for Proc {
     }
 }
 
+/// A process started in a process group of its own (a `ctl` under
+/// `strace`): dropping it SIGKILLs the whole group, so the traced `ctl`
+/// dies with its tracer instead of living on under init.
+pub struct Group {
+    pub child: Child,
+}
+
+impl Group {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        Self { child: cmd.process_group(0).spawn().unwrap() }
+    }
+
+    /// SIGKILLs every process of the group and reaps the leader.
+    pub fn kill(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);

@@ -29,10 +29,21 @@ impl Schema {
         Some(schema)
     }
 
-    /// The URL of the test database with this schema as its search path.
+    /// The URL of the test database with this schema as its search path
+    /// (and as the connections' application name, so a test can find them).
     pub fn url(&self) -> String {
         let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
+        format!("{}{sep}options=-c%20search_path%3D{}&application_name={}", self.base, self.name, self.name)
+    }
+
+    /// Terminates every backend connection of this schema's users (the
+    /// database side of a network failure); returns how many.
+    pub fn terminate_backends(&self) -> usize {
+        let n = self.text(&format!(
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity WHERE application_name = '{}'",
+            self.name
+        ));
+        n.and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
     /// Runs SQL (as the test database's user, schema-qualify names).
