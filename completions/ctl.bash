@@ -199,6 +199,9 @@ _ctl() {
             ctl__subcmd__help__subcmd__tools,list)
                 cmd="ctl__subcmd__help__subcmd__tools__subcmd__list"
                 ;;
+            ctl__subcmd__help__subcmd__tools,servers)
+                cmd="ctl__subcmd__help__subcmd__tools__subcmd__servers"
+                ;;
             ctl__subcmd__rag,help)
                 cmd="ctl__subcmd__rag__subcmd__help"
                 ;;
@@ -286,6 +289,9 @@ _ctl() {
             ctl__subcmd__tools,list)
                 cmd="ctl__subcmd__tools__subcmd__list"
                 ;;
+            ctl__subcmd__tools,servers)
+                cmd="ctl__subcmd__tools__subcmd__servers"
+                ;;
             ctl__subcmd__tools__subcmd__help,call)
                 cmd="ctl__subcmd__tools__subcmd__help__subcmd__call"
                 ;;
@@ -294,6 +300,9 @@ _ctl() {
                 ;;
             ctl__subcmd__tools__subcmd__help,list)
                 cmd="ctl__subcmd__tools__subcmd__help__subcmd__list"
+                ;;
+            ctl__subcmd__tools__subcmd__help,servers)
+                cmd="ctl__subcmd__tools__subcmd__help__subcmd__servers"
                 ;;
             *)
                 ;;
@@ -996,7 +1005,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__tools)
-            opts="list call"
+            opts="list call servers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1024,6 +1033,20 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__tools__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__tools__subcmd__servers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2108,7 +2131,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools)
-            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version list call servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2176,7 +2199,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__tools__subcmd__help)
-            opts="list call help"
+            opts="list call servers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2231,7 +2254,51 @@ _ctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ctl__subcmd__tools__subcmd__help__subcmd__servers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ctl__subcmd__tools__subcmd__list)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__tools__subcmd__servers)
             opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

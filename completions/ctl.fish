@@ -299,18 +299,19 @@ complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcomman
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List tokens (never their secrets)'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'
 complete -c ctl -n "__fish_ctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line, with the trace and span ids'"
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -l json -d 'Print machine-readable JSON instead of tables and text'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -s V -l version -d 'Print version'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits)'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -f -a "call" -d 'Run a tool here, with the same guards and limits as over MCP; prints its text (`--json`: the whole result). Exit code 1 when the tool fails'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits), the external MCP servers\' tools (`NAME.tool`) among them'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -f -a "call" -d 'Run a tool here, with the same guards and limits as over MCP; prints its text (`--json`: the whole result). Exit code 1 when the tool fails'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -f -a "servers" -d 'Start each external MCP server of `[mcp.servers]`, say whether it answers and list its tools, then stop it. Exit code 1 when one does not answer'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and not __fish_seen_subcommand_from list call servers help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from list" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
@@ -331,8 +332,18 @@ complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcomman
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from call" -s V -l version -d 'Print version'
-complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits)'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -l config -d 'Config file (default: $XDG_CONFIG_HOME/ctl/ctl.toml, if it exists)' -r -F
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -l server -d 'Send job commands to a `ctl serve` at this URL instead of the local data directory; the API token comes from CTL_TOKEN' -r
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -l log-format -d 'Log lines as text, or as JSON objects that carry trace and span ids' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line, with the trace and span ids'"
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -l json -d 'Print machine-readable JSON instead of tables and text'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from servers" -s V -l version -d 'Print version'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits), the external MCP servers\' tools (`NAME.tool`) among them'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "call" -d 'Run a tool here, with the same guards and limits as over MCP; prints its text (`--json`: the whole result). Exit code 1 when the tool fails'
+complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "servers" -d 'Start each external MCP server of `[mcp.servers]`, say whether it answers and list its tools, then stop it. Exit code 1 when one does not answer'
 complete -c ctl -n "__fish_ctl_using_subcommand tools; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l http -d 'Serve streamable HTTP on this address instead of stdio' -r
 complete -c ctl -n "__fish_ctl_using_subcommand mcp" -l home -d 'Data directory (default: $XDG_DATA_HOME/ctl)' -r -F
@@ -478,8 +489,9 @@ complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "create" -d 'Create a token and print it (once) on stdout'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "list" -d 'List tokens (never their secrets)'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "revoke" -d 'Revoke tokens by id, id prefix, or name'
-complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from tools" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits)'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from tools" -f -a "list" -d 'List the enabled tools with their limits (`--json`: names, schemas, traits), the external MCP servers\' tools (`NAME.tool`) among them'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from tools" -f -a "call" -d 'Run a tool here, with the same guards and limits as over MCP; prints its text (`--json`: the whole result). Exit code 1 when the tool fails'
+complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from tools" -f -a "servers" -d 'Start each external MCP server of `[mcp.servers]`, say whether it answers and list its tools, then stop it. Exit code 1 when one does not answer'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from rag" -f -a "reindex" -d 'Bring a vault\'s index up to date.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from rag" -f -a "query" -d 'Search a vault: ranked chunks with `path#heading:lines`.'
 complete -c ctl -n "__fish_ctl_using_subcommand help; and __fish_seen_subcommand_from rag" -f -a "status" -d 'Show a vault\'s index: notes, chunks, model, last reindex, and what changed on disk since.'

@@ -102,7 +102,7 @@ impl Cli {
             Command::Up(a) => a.run(&ctx).await,
             Command::Token(a) => a.run(&ctx).await,
             Command::Tools(a) => a.run(&ctx).await,
-            Command::Mcp(a) => a.run(&ctx).await,
+            Command::Mcp(a) => Box::pin(a.run(&ctx)).await,
             Command::Rag(a) => a.run(&ctx).await,
             Command::Doctor(a) => a.run(&ctx).await,
             Command::Alerts(a) => a.run(&ctx).await,

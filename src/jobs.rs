@@ -78,7 +78,10 @@ impl Local {
     /// The names of the tools this installation has enabled.
     fn enabled_tools(&self) -> Vec<String> {
         match crate::rag::tool::toolbox(&self.config, self.home.root()) {
-            Ok(toolbox) => toolbox.list().into_iter().map(|t| t.name).collect(),
+            Ok(toolbox) => {
+                let builtin = toolbox.list().into_iter().map(|t| t.name);
+                builtin.chain(toolbox.servers().names().map(|s| format!("{s}.*"))).collect()
+            }
             Err(e) => {
                 tracing::warn!("no tools: {e}");
                 Vec::new()
@@ -503,22 +506,32 @@ fn resolve_tools(
     default: &[String],
     enabled: &[String],
 ) -> Result<Vec<String>, String> {
-    let allowed = |name: &str| bound.is_none_or(|(granted, _)| granted.contains(name));
+    let allowed = |name: &str| bound.is_none_or(|(granted, _)| granted.iter().any(|g| covers(g, name)));
     let mut out = BTreeSet::new();
     if requested.iter().any(|r| r == "all") {
         out.extend(enabled.iter().filter(|t| allowed(t)).cloned());
+        // A skill that grants some of an external server's tools grants those.
+        if let Some((granted, _)) = bound {
+            out.extend(granted.iter().filter(|g| enabled.iter().any(|e| covers(e, g))).cloned());
+        }
     } else if requested.is_empty() {
         match bound {
-            Some((granted, _)) => out.extend(enabled.iter().filter(|t| granted.contains(*t)).cloned()),
+            Some((granted, _)) => {
+                out.extend(enabled.iter().filter(|t| allowed(t)).cloned());
+                out.extend(granted.iter().filter(|g| enabled.iter().any(|e| covers(e, g))).cloned());
+            }
             None => out.extend(default.iter().cloned()),
         }
     } else {
         out.extend(requested.iter().cloned());
     }
+    // `server.*` and one of its tools: the wildcard holds it.
+    let wild: Vec<String> = out.iter().filter(|n| n.ends_with(".*")).cloned().collect();
+    out.retain(|n| n.ends_with(".*") || !wild.iter().any(|w| covers(w, n)));
     for name in &out {
-        if !enabled.contains(name) {
+        if !enabled.iter().any(|e| covers(e, name)) {
             return Err(format!(
-                "no tool named {name:?} is enabled (see `ctl tools list`; tools are turned on in [tools])"
+                "no tool named {name:?} is enabled (see `ctl tools list`; tools are turned on in [tools], external servers in [mcp.servers])"
             ));
         }
         if let Some((granted, skills)) = bound.filter(|_| !allowed(name)) {
@@ -533,11 +546,19 @@ fn resolve_tools(
     Ok(out.into_iter().collect())
 }
 
+/// Whether the tool name (or `server.*`) `pattern` includes `name`.
+fn covers(pattern: &str, name: &str) -> bool {
+    pattern == name
+        || pattern.strip_suffix(".*").is_some_and(|server| {
+            name.strip_prefix(server).and_then(|rest| rest.strip_prefix('.')).is_some_and(|t| !t.is_empty())
+        })
+}
+
 /// `tool_choice` is `auto`, `none`, `required` or one of the job's tools,
 /// or a comma-separated list of those, one per model call.
 fn check_tool_choice(choice: &str, tools: &[String]) -> Result<(), String> {
     for c in choice.split(',').map(str::trim) {
-        if !matches!(c, "auto" | "none" | "required") && !tools.iter().any(|t| t == c) {
+        if !matches!(c, "auto" | "none" | "required") && !tools.iter().any(|t| covers(t, c)) {
             return Err(format!(
                 "tool_choice {c:?} is not auto, none, required or one of the job's tools ({})",
                 tools.join(", ")
@@ -634,6 +655,27 @@ mod tool_set_tests {
         assert!(err.contains("research allow only fetch") && err.contains("run_code"), "{err}");
         let err = resolve_tools(&names(&["nope"]), None, &[], &enabled).unwrap_err();
         assert!(err.contains("\"nope\"") && err.contains("ctl tools list"), "{err}");
+    }
+
+    #[test]
+    fn external_server_tools_are_named_server_dot_tool() {
+        let enabled = names(&["fetch", "docs.*"]);
+        let none: Option<(&BTreeSet<String>, &[String])> = None;
+        assert_eq!(resolve_tools(&names(&["docs.search"]), none, &[], &enabled).unwrap(), ["docs.search"]);
+        assert_eq!(
+            resolve_tools(&names(&["docs.*", "docs.search"]), none, &[], &enabled).unwrap(),
+            ["docs.*"]
+        );
+        assert_eq!(resolve_tools(&names(&["all"]), none, &[], &enabled).unwrap(), ["docs.*", "fetch"]);
+        let err = resolve_tools(&names(&["git.log"]), none, &[], &enabled).unwrap_err();
+        assert!(err.contains("[mcp.servers]"), "{err}");
+        // A skill that grants one of the server's tools grants only that one.
+        let granted: BTreeSet<String> = names(&["docs.search"]).into_iter().collect();
+        let skills = names(&["research"]);
+        let bound = Some((&granted, skills.as_slice()));
+        assert_eq!(resolve_tools(&names(&["all"]), bound, &[], &enabled).unwrap(), ["docs.search"]);
+        assert!(resolve_tools(&names(&["docs.*"]), bound, &[], &enabled).is_err());
+        assert!(check_tool_choice("docs.search", &names(&["docs.*"])).is_ok());
     }
 
     #[test]

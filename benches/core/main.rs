@@ -93,7 +93,9 @@ fn main() {
         recovery::bench(&mut report, &url, 5, 10_000);
     }
     if wanted("tools") {
-        section("mcp_call_overhead_p50_ms, run_code_overhead_p50_ms, fetch_ratio");
+        section(
+            "mcp_call_overhead_p50_ms, run_code_overhead_p50_ms, fetch_ratio, tool_round_overhead_p50_ms",
+        );
         tools::bench(&mut report, &url, pick(100, 300));
     }
     match std::env::var("CTL_BENCH_LLM_URL") {

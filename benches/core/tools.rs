@@ -6,7 +6,11 @@
 //! - `run_code_overhead_p50_ms`: `run_code` of `print(1)` over the same
 //!   stdio session, minus a bare `python3 -c 'print(1)'`;
 //! - `fetch_ratio`: `fetch` of a 1 MB HTML page on loopback (allow-listed)
-//!   against a plain reqwest GET of it.
+//!   against a plain reqwest GET of it;
+//! - `tool_round_overhead_p50_ms`: the worker's own time for one round of
+//!   the tool loop: a job whose model (the fast upstream) calls
+//!   `vault_read` once, minus the same job without tools, minus the tool's
+//!   own time and the extra model call made directly.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
@@ -100,6 +104,104 @@ pub fn bench(report: &mut Report, url: &str, n: usize) {
     mcp_overhead(report, &env, &rt, n);
     run_code_overhead(report, &env, (n / 5).max(10));
     fetch_ratio(report, &env, &rt, (n / 5).max(10));
+    tool_round_overhead(report, url, &rt, (n / 2).max(20));
+}
+
+/// Milliseconds from a job's `started` to its `done`, and the tool time
+/// its `tool_result` events report.
+fn job_times(env: &Env, id: &str) -> (f64, f64) {
+    let path = env.home.join("events").join(format!("{id}.ndjson"));
+    let events: Vec<Value> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let at = |kind: &str| {
+        let e = events.iter().rfind(|e| e["type"] == kind).unwrap_or_else(|| panic!("no {kind} in {id}"));
+        e["ts"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap()
+    };
+    let took = at("done").duration_since(at("started")).as_secs_f64() * 1000.0;
+    let tools: f64 = events
+        .iter()
+        .filter(|e| e["type"] == "tool_result")
+        .filter_map(|e| e["data"]["duration_ms"].as_f64())
+        .sum();
+    (took, tools)
+}
+
+fn tool_round_overhead(report: &mut Report, url: &str, rt: &tokio::runtime::Runtime, n: usize) {
+    let env = tools_env(url);
+    let local = env.local();
+    let worker = env.worker(&[]);
+    let mut with_tool = ctl::api::JobSpec { prompt: Some("read the note".into()), ..Default::default() };
+    with_tool.params.insert("max_tokens".into(), 1.into());
+    with_tool.tools = vec!["vault_read".into()];
+    let mut plain = with_tool.clone();
+    plain.tools.clear();
+    let done = env.queue_dir("_completed");
+    let run = |spec: &ctl::api::JobSpec| {
+        let id = local.submit(spec.clone()).unwrap().id;
+        let file = done.join(format!("{id}.json"));
+        crate::util::wait_until("a job to complete", 60, std::time::Duration::from_micros(200), || {
+            assert!(!env.queue_dir("_failed").join(format!("{id}.json")).exists(), "job {id} failed");
+            file.exists()
+        });
+        job_times(&env, &id)
+    };
+    // The model call a round adds, made directly: the upstream's tool-call answer.
+    let client = http_client();
+    let direct = || {
+        rt.block_on(async {
+            let body = json!({"model": "bench", "stream": true, "max_tokens": 1,
+                "messages": [{"role": "user", "content": "read the note"}],
+                "tools": [{"type": "function", "function": {"name": "vault_read", "parameters": {"type": "object"}}}]});
+            let t0 = Instant::now();
+            let resp = client.post(format!("{url}/chat/completions")).json(&body).send().await.unwrap();
+            let text = resp.text().await.unwrap();
+            assert!(text.contains("tool_calls"), "{text}");
+            ms_since(t0)
+        })
+    };
+    for _ in 0..5 {
+        run(&with_tool);
+        run(&plain);
+        direct();
+    }
+    let (mut rounds, mut plains, mut directs, mut tool_ms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let (a, t) = if i % 2 == 0 {
+            let a = run(&with_tool);
+            plains.push(run(&plain).0);
+            a
+        } else {
+            plains.push(run(&plain).0);
+            run(&with_tool)
+        };
+        rounds.push(a);
+        tool_ms.push(t);
+        directs.push(direct());
+    }
+    worker.terminate();
+    let overhead = median(&rounds) - median(&plains) - median(&tool_ms) - median(&directs);
+    report.metric("tool_round_overhead_p50_ms", overhead, Target::AtMost(2.0));
+    report.row(Row {
+        key: Some("tool_round_overhead_p50_ms"),
+        what: format!(
+            "the worker's own time per tool round: a job whose model calls `vault_read` once, minus the same job without tools, the tool's time and the extra model call made directly ({n} jobs each)"
+        ),
+        ctl: format!("{} ms ({} ms started → done with the round)", num(overhead), num(median(&rounds))),
+        baseline: format!(
+            "{} ms without tools; {} ms the tool; {} ms the extra model call",
+            num(median(&plains)),
+            num(median(&tool_ms)),
+            num(median(&directs))
+        ),
+        notes: "p50s from the event log's timestamps, jobs interleaved; the fast upstream answers a request with tools by one call".into(),
+    });
+    report.detail(
+        "tool_round",
+        json!({ "with_round_ms": rounds, "without_ms": plains, "tool_ms": tool_ms, "direct_call_ms": directs }),
+    );
 }
 
 fn mcp_overhead(report: &mut Report, env: &Env, rt: &tokio::runtime::Runtime, n: usize) {

@@ -4,7 +4,9 @@
 //!
 //! `POST /v1/chat/completions` streams `max_tokens` (default 16) chunks of
 //! one token each, a finish chunk (`"finish_reason": "length"`), a usage
-//! chunk and `[DONE]`; `GET /v1/models` lists one model. A request whose
+//! chunk and `[DONE]`; a request that offers tools gets one tool call
+//! instead, until its last message is the tool's result (see
+//! [`tool_to_call`]); `GET /v1/models` lists one model. A request whose
 //! body has `"bench_hold": true` waits at the gate until the benchmark
 //! releases it, so many readers can be lined up before the first token.
 
@@ -94,6 +96,26 @@ async fn models() -> impl IntoResponse {
     }))
 }
 
+/// A request that offers tools, whose last message is not a tool result,
+/// is answered with one call of its first tool (`vault_read` of
+/// `note.md`; any other tool with no arguments).
+fn tool_to_call(req: &serde_json::Value) -> Option<String> {
+    let name = req["tools"].as_array()?.first()?["function"]["name"].as_str()?;
+    let last = req["messages"].as_array()?.last()?;
+    (last["role"] != "tool").then(|| name.to_owned())
+}
+
+fn tool_call_stream(name: &str) -> Response {
+    let args = if name == "vault_read" { r#"{\"path\":\"note.md\"}"# } else { "{}" };
+    let body = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"tool_calls\":[{{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{{\"name\":\"{name}\",\"arguments\":\"\"}}}}]}},\"finish_reason\":null}}],\"object\":\"chat.completion.chunk\",\"model\":\"bench\"}}\n\n\
+         data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"function\":{{\"arguments\":\"{args}\"}}}}]}},\"finish_reason\":null}}],\"object\":\"chat.completion.chunk\",\"model\":\"bench\"}}\n\n\
+         data: {{\"choices\":[{{\"index\":0,\"delta\":{{}},\"finish_reason\":\"tool_calls\"}}],\"object\":\"chat.completion.chunk\",\"model\":\"bench\"}}\n\n\
+         data: [DONE]\n\n"
+    );
+    ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+}
+
 async fn chat(State(gate): State<Arc<Gate>>, body: Bytes) -> Response {
     let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let n = req["max_tokens"].as_u64().unwrap_or(16) as usize;
@@ -101,6 +123,9 @@ async fn chat(State(gate): State<Arc<Gate>>, body: Bytes) -> Response {
     let prompt_chars: usize = req["messages"]
         .as_array()
         .map_or(0, |m| m.iter().filter_map(|m| m["content"].as_str()).map(str::len).sum());
+    if let Some(tool) = tool_to_call(&req) {
+        return tool_call_stream(&tool);
+    }
     if req["bench_hold"].as_bool() == Some(true) {
         gate.waiting.fetch_add(1, Ordering::SeqCst);
         if let Ok(permit) = gate.permits.acquire().await {

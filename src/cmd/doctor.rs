@@ -85,6 +85,18 @@ impl DoctorArgs {
             };
             add(&format!("provider {name}"), result);
         }
+        match crate::mcp::Servers::new(&config.mcp.servers) {
+            Err(e) => add("MCP servers", Err(e)),
+            Ok(servers) => {
+                for st in servers.status().await {
+                    let result = match &st.error {
+                        None => Ok(format!("{} answers, {} tools", st.target, st.tools.len())),
+                        Some(e) => Err(format!("{}: {e}", st.target)),
+                    };
+                    add(&format!("MCP server {}", st.name), result);
+                }
+            }
+        }
         if let Some(result) = crate::telemetry::check_endpoint(&config, timeout).await {
             add("traces", result);
         }

@@ -33,7 +33,7 @@ impl McpArgs {
         let local = ctx.local()?;
         let Some(addr) = self.http else {
             let server = crate::mcp::server_for(&local)?;
-            crate::mcp::serve_stdio(server).await?;
+            Box::pin(crate::mcp::serve_stdio(server)).await?;
             return Ok(0);
         };
         let listener =

@@ -20,6 +20,8 @@ use crate::tools::StoreRecorder;
 ///   ctl tools call vault_read --arg path=notes/a.md --arg start_line=1 --arg end_line=40
 ///   ctl tools call run_code --arg code='print(6 * 7)'
 ///   ctl tools call web_search --args '{"query": "flock", "max_results": 3}' --json
+///   ctl tools servers                       # external MCP servers: command or URL, do they answer
+///   ctl tools call docs.search --arg query=lease   # a tool of [mcp.servers.docs]
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ToolsArgs {
@@ -31,11 +33,19 @@ pub struct ToolsArgs {
 enum ToolsCommand {
     List(ListArgs),
     Call(CallArgs),
+    Servers(ServersArgs),
 }
 
-/// List the enabled tools with their limits (`--json`: names, schemas, traits).
+/// List the enabled tools with their limits (`--json`: names, schemas,
+/// traits), the external MCP servers' tools (`NAME.tool`) among them.
 #[derive(Debug, clap::Args)]
 struct ListArgs {}
+
+/// Start each external MCP server of `[mcp.servers]`, say whether it
+/// answers and list its tools, then stop it. Exit code 1 when one does not
+/// answer.
+#[derive(Debug, clap::Args)]
+struct ServersArgs {}
 
 /// Run a tool here, with the same guards and limits as over MCP; prints its
 /// text (`--json`: the whole result). Exit code 1 when the tool fails.
@@ -55,17 +65,19 @@ struct CallArgs {
 impl ToolsArgs {
     pub async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
         match self.command {
-            ToolsCommand::List(_) => list(ctx),
+            ToolsCommand::List(_) => list(ctx).await,
             ToolsCommand::Call(a) => call(ctx, a).await,
+            ToolsCommand::Servers(_) => servers(ctx).await,
         }
     }
 }
 
-fn list(ctx: &Context) -> anyhow::Result<i32> {
+async fn list(ctx: &Context) -> anyhow::Result<i32> {
     let config = ctx.config()?;
-    let home = ctx.home_path(&config)?;
-    let toolbox = crate::rag::tool::toolbox(&config, &home)?;
-    let tools = toolbox.list();
+    let toolbox = crate::rag::tool::toolbox(&config, &ctx.home_path(&config)?)?;
+    let mut tools = toolbox.list();
+    let servers = toolbox.servers().status().await;
+    tools.extend(servers.iter().flat_map(|s| s.tools.iter().cloned()));
     if ctx.json() {
         super::print_json(&tools)?;
         return Ok(0);
@@ -99,7 +111,49 @@ fn list(ctx: &Context) -> anyhow::Result<i32> {
         ]);
     }
     println!("{t}");
+    if !servers.is_empty() {
+        println!("\n{}", servers_table(&servers));
+    }
     Ok(0)
+}
+
+async fn servers(ctx: &Context) -> anyhow::Result<i32> {
+    let config = ctx.config()?;
+    let servers = crate::mcp::Servers::new(&config.mcp.servers).map_err(anyhow::Error::msg)?;
+    let status = servers.status().await;
+    if ctx.json() {
+        super::print_json(&status)?;
+    } else if status.is_empty() {
+        println!(
+            "no external MCP servers (add one as [mcp.servers.NAME] with command = [...] or url = \"...\")"
+        );
+    } else {
+        println!("{}", servers_table(&status));
+    }
+    Ok(i32::from(status.iter().any(|s| !s.answers)))
+}
+
+fn servers_table(servers: &[crate::mcp::ServerStatus]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_header([
+        "MCP SERVER",
+        "COMMAND OR URL",
+        "ANSWERS",
+        "TOOLS",
+    ]);
+    for s in servers {
+        let tools: Vec<&str> = s.tools.iter().map(|t| t.name.as_str()).collect();
+        t.add_row([
+            s.name.clone(),
+            s.target.clone(),
+            match &s.error {
+                None => "yes".to_owned(),
+                Some(e) => format!("no: {e}"),
+            },
+            tools.join(", "),
+        ]);
+    }
+    t
 }
 
 /// `KEY=VALUE` pairs (and a JSON object) as one arguments object.
@@ -131,7 +185,9 @@ async fn call(ctx: &Context, a: CallArgs) -> anyhow::Result<i32> {
     let recorder = StoreRecorder { store: local.store.clone(), source: "cli", job_id: None };
     let toolbox =
         crate::rag::tool::toolbox(&local.config, local.home.root())?.with_recorder(Arc::new(recorder));
-    match toolbox.call(&a.name, args).await {
+    let result = toolbox.call(&a.name, args).await;
+    toolbox.servers().stop_all().await;
+    match result {
         Ok(out) => {
             if ctx.json() {
                 super::print_json(&out)?;

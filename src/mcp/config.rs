@@ -17,6 +17,9 @@ pub struct McpConfig {
     pub max_sessions: usize,
     /// Requests to `/mcp` per minute per API token; past it, 429.
     pub requests_per_minute: u32,
+    /// External MCP servers whose tools jobs may call, as `NAME.tool`
+    /// (`[mcp.servers.NAME]`).
+    pub servers: std::collections::BTreeMap<String, super::ServerConfig>,
 }
 
 impl Default for McpConfig {
@@ -26,6 +29,7 @@ impl Default for McpConfig {
             allowed_origins: Vec::new(),
             max_sessions: 32,
             requests_per_minute: 600,
+            servers: std::collections::BTreeMap::new(),
         }
     }
 }

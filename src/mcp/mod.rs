@@ -9,11 +9,13 @@
 //! Skills extension (`io.modelcontextprotocol/skills`): `skills/list`,
 //! `skills/get` and `resources/read` of `skill://NAME/PATH`.
 
+pub mod client;
 mod config;
 mod server;
 
 use std::sync::Arc;
 
+pub use client::{ServerConfig, ServerStatus, Servers};
 pub use config::McpConfig;
 pub use server::CtlMcp;
 
@@ -28,7 +30,7 @@ pub fn protocol_versions() -> Vec<String> {
 /// stderr only; stdout carries the protocol and nothing else.
 pub async fn serve_stdio(server: CtlMcp) -> anyhow::Result<()> {
     use rmcp::ServiceExt as _;
-    let running = server.serve(rmcp::transport::stdio()).await?;
+    let running = Box::pin(server.serve(rmcp::transport::stdio())).await?;
     running.waiting().await?;
     Ok(())
 }

@@ -211,6 +211,8 @@ pub struct Toolbox {
     tools: Arc<Registry>,
     disabled: Arc<Vec<String>>,
     recorder: Option<Arc<dyn Recorder>>,
+    /// External MCP servers (`[mcp.servers]`), whose tools are `NAME.tool`.
+    servers: crate::mcp::Servers,
 }
 
 impl std::fmt::Debug for Toolbox {
@@ -281,6 +283,7 @@ impl ToolboxBuilder<'_> {
             list.push(Arc::new(skill_read::SkillRead::new(dirs, cfg.skill_read.clone())));
         }
         list.extend(self.extra);
+        let servers = crate::mcp::Servers::new(&self.config.mcp.servers).map_err(ToolError::InvalidArgs)?;
         let tools = list
             .into_iter()
             .map(|t| {
@@ -289,7 +292,12 @@ impl ToolboxBuilder<'_> {
             })
             .filter(|(name, _)| !cfg.disabled.contains(name))
             .collect();
-        Ok(Toolbox { tools: Arc::new(tools), disabled: Arc::new(cfg.disabled.clone()), recorder: None })
+        Ok(Toolbox {
+            tools: Arc::new(tools),
+            disabled: Arc::new(cfg.disabled.clone()),
+            recorder: None,
+            servers,
+        })
     }
 }
 
@@ -314,8 +322,42 @@ impl Toolbox {
         self.tools.values().map(|(_, info)| info.clone()).collect()
     }
 
+    /// A built-in tool, or an external server's (`server.tool`) as the
+    /// server listed it when it last started.
     pub fn info(&self, name: &str) -> Option<ToolInfo> {
-        self.tools.get(name).map(|(_, info)| info.clone())
+        match self.tools.get(name) {
+            Some((_, info)) => Some(info.clone()),
+            None => self.servers.cached_info(name),
+        }
+    }
+
+    /// The external MCP servers.
+    pub fn servers(&self) -> &crate::mcp::Servers {
+        &self.servers
+    }
+
+    /// Starts the external servers `names` call on and expands `server.*`
+    /// to the tools the server lists, so that [`Toolbox::info`] knows them.
+    pub async fn prepare(&self, names: &[String]) -> Result<Vec<String>, ToolError> {
+        let mut out = Vec::new();
+        for name in names {
+            let Some((server, tool)) = crate::mcp::client::split_name(name) else {
+                out.push(name.clone());
+                continue;
+            };
+            let listed = self.servers.tools(server).await?;
+            if tool == "*" {
+                out.extend(listed.into_iter().map(|t| t.name));
+            } else if listed.iter().any(|t| &t.name == name) {
+                out.push(name.clone());
+            } else {
+                return Err(ToolError::Unknown(format!(
+                    "{name} (MCP server {server} lists {})",
+                    listed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        Ok(out)
     }
 
     /// Validates `args`, applies the tool's limits (timeout, output cap: a
@@ -345,20 +387,29 @@ impl Toolbox {
     }
 
     async fn run(&self, name: &str, args: serde_json::Value) -> Result<ToolOutput, ToolError> {
-        let Some((tool, info)) = self.tools.get(name) else {
-            return Err(if self.disabled.iter().any(|d| d == name) {
-                ToolError::Disabled(name.to_owned())
-            } else {
-                ToolError::Unknown(name.to_owned())
-            });
-        };
-        let limits = info.limits;
-        let timeout = Duration::from_secs_f64(limits.timeout_secs);
-        let out = tokio::time::timeout(timeout, tool.call(args))
-            .await
-            .map_err(|_| ToolError::Timeout(timeout.as_millis() as u64))??;
-        Ok(cap_output(out, limits.max_output_bytes))
+        if let Some((tool, info)) = self.tools.get(name) {
+            return limited(info.limits, tool.call(args)).await;
+        }
+        if self.disabled.iter().any(|d| d == name) {
+            return Err(ToolError::Disabled(name.to_owned()));
+        }
+        match crate::mcp::client::split_name(name).and_then(|(server, _)| self.servers.limits(server)) {
+            Some(limits) => limited(limits, self.servers.call(name, args)).await,
+            None => Err(ToolError::Unknown(name.to_owned())),
+        }
     }
+}
+
+/// Runs `call` within `limits`: cut at the timeout, the text capped.
+async fn limited(
+    limits: Limits,
+    call: impl Future<Output = Result<ToolOutput, ToolError>>,
+) -> Result<ToolOutput, ToolError> {
+    let timeout = Duration::from_secs_f64(limits.timeout_secs);
+    let out = tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| ToolError::Timeout(timeout.as_millis() as u64))??;
+    Ok(cap_output(out, limits.max_output_bytes))
 }
 
 /// A call being made, to be recorded when it ends, or as `cancelled` when

@@ -159,6 +159,11 @@ pub struct SendBody {
     /// Tools the model may call, by name (`GET /tools`), or `["all"]`.
     #[serde(default)]
     tools: Vec<String>,
+    /// How the model picks tools: `auto` (default), `none`, `required`, or
+    /// a tool's name to force that call; a comma-separated list sets one
+    /// choice per round (`vault_read,none`: read, then answer in text).
+    #[schema(min_length = 1)]
+    tool_choice: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -205,6 +210,7 @@ pub async fn send(
                 session_id: Some(id.clone()),
                 skills: body.skills,
                 tools: body.tools,
+                tool_choice: body.tool_choice,
                 ..JobSpec::default()
             };
             let job = l.submit_with(spec, &catalog)?;

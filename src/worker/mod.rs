@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     providers: HashMap<String, Result<Arc<dyn Provider>, ProviderError>>,
     /// The tools jobs may call; `None` when they could not be loaded.
     pub tools: Option<Arc<dyn ToolHost>>,
+    /// The external MCP servers among them, stopped when idle.
+    servers: crate::mcp::Servers,
     /// Context windows learnt from the servers.
     pub windows: budget::Windows,
 }
@@ -93,8 +95,10 @@ impl Worker {
         let spares = Spares::new(spares_dir, concurrency + 1).map_err(|e| {
             WorkerError::Start(format!("cannot make {}.spares in the workers directory: {e}", lease.id()))
         })?;
+        let mut servers = crate::mcp::Servers::default();
         let tools = match crate::rag::tool::toolbox(&local.config, local.home.root()) {
             Ok(toolbox) => {
+                servers = toolbox.servers().clone();
                 let host = tools::Builtin { toolbox, store: local.store.clone() };
                 Some(Arc::new(host) as Arc<dyn ToolHost>)
             }
@@ -104,7 +108,10 @@ impl Worker {
             }
         };
         let windows = budget::Windows::default();
-        Ok(Self { shared: Arc::new(Shared { local, spares, lease, providers, tools, windows }), concurrency })
+        Ok(Self {
+            shared: Arc::new(Shared { local, spares, lease, providers, tools, servers, windows }),
+            concurrency,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -145,6 +152,16 @@ impl Worker {
         tracing::info!(worker = shared.lease.id(), concurrency = self.concurrency, "worker started");
         recover(&shared).await;
         tokio::pin!(shutdown);
+        let reaper = (!shared.servers.is_empty()).then(|| {
+            let servers = shared.servers.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    every.tick().await;
+                    servers.stop_idle().await;
+                }
+            })
+        });
 
         loop {
             // Shutdown first, as before any claim: polling it also puts the
@@ -191,6 +208,10 @@ impl Worker {
             let _ = stop_tx.send(true);
             drain(&mut tasks).await;
         }
+        if let Some(reaper) = reaper {
+            reaper.abort();
+        }
+        shared.servers.stop_all().await;
         tracing::info!("worker stopped");
         Ok(())
     }

@@ -17,6 +17,7 @@ use crate::jobs::view_of;
 use crate::provider::{ChatEvent, ChatRequest, ProviderError};
 use crate::queue::Dir;
 use crate::store::ChatMessage;
+use crate::tools::ToolError;
 
 /// How one attempt ended.
 enum Outcome {
@@ -232,7 +233,7 @@ async fn attempt_once(
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e),
     };
-    let mut tools = match job_tools(shared, job) {
+    let mut tools = match job_tools(shared, job).await {
         Ok(t) => t,
         Err(e) => return Outcome::Failed(e),
     };
@@ -334,17 +335,25 @@ async fn attempt_once(
 
 /// The job's tools for this attempt, with the results of read-only calls
 /// its earlier attempts (or, for a replay asked to, its original) made.
-fn job_tools(shared: &Shared, job: &Job) -> Result<JobTools, ProviderError> {
+async fn job_tools(shared: &Shared, job: &Job) -> Result<JobTools, ProviderError> {
     let limits = ToolLimits::from_config(&shared.local.config.worker);
     if job.tools.is_empty() {
-        return JobTools::new(shared.tools.clone(), job, limits, &[]);
+        return JobTools::new(shared.tools.clone(), job, &[], limits, &[]);
     }
+    let names = match &shared.tools {
+        // An external server that does not start is worth another attempt.
+        Some(host) => host.prepare(&job.tools).await.map_err(|e| match e {
+            ToolError::Unknown(_) | ToolError::InvalidArgs(_) => ProviderError::permanent(e.to_string()),
+            e => ProviderError::transient(e.to_string()),
+        })?,
+        None => job.tools.clone(),
+    };
     let home = &shared.local.home;
     let mut earlier = events::read_all(&home.events_path(&job.id)).unwrap_or_default();
     if let Some(original) = &job.tool_results_from {
         earlier.extend(events::read_all(&home.events_path(original)).unwrap_or_default());
     }
-    JobTools::new(shared.tools.clone(), job, limits, &earlier)
+    JobTools::new(shared.tools.clone(), job, &names, limits, &earlier)
 }
 
 /// What one call to the model said.

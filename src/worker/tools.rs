@@ -32,6 +32,9 @@ use crate::tools::{ToolError, ToolInfo, ToolOutput};
 pub trait ToolHost: Send + Sync {
     /// The tool called `name`, if it is enabled.
     fn info(&self, name: &str) -> Option<ToolInfo>;
+    /// Starts what `names` need (external MCP servers) and expands
+    /// `server.*` into the server's tools.
+    fn prepare<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<Vec<String>, ToolError>>;
     /// Runs a call for job `job_id`; dropping the future stops it.
     fn call<'a>(
         &'a self,
@@ -50,6 +53,10 @@ pub struct Builtin {
 impl ToolHost for Builtin {
     fn info(&self, name: &str) -> Option<ToolInfo> {
         self.toolbox.info(name)
+    }
+
+    fn prepare<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<Vec<String>, ToolError>> {
+        Box::pin(self.toolbox.prepare(names))
     }
 
     fn call<'a>(
@@ -134,21 +141,24 @@ impl JobTools {
     /// The tools of `job` as `host` offers them. `earlier` are the events
     /// of logs whose read-only results may be reused (this job's earlier
     /// attempts, and for a replay asked to, the original's).
+    /// `names` are the job's tools with `server.*` expanded
+    /// ([`ToolHost::prepare`]).
     pub fn new(
         host: Option<Arc<dyn ToolHost>>,
         job: &Job,
+        names: &[String],
         limits: Limits,
         earlier: &[Event],
     ) -> Result<Self, ProviderError> {
         let mut tools = Vec::new();
         let mut wire_names: HashSet<String> = job.client_tools.iter().map(|f| f.name.clone()).collect();
-        if !job.tools.is_empty() {
+        if !names.is_empty() {
             let Some(host) = &host else {
                 return Err(ProviderError::permanent(
                     "the job asks for tools, but this worker could not load its tools (see its log)",
                 ));
             };
-            for name in &job.tools {
+            for name in names {
                 let info = host.info(name).ok_or_else(|| {
                     ProviderError::permanent(format!(
                         "the job asks for tool {name}, which this worker does not have (turned off in its config?)"

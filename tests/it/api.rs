@@ -207,6 +207,32 @@ async fn sessions_round_trip() {
 }
 
 #[tokio::test]
+async fn chat_messages_carry_tools_and_a_tool_choice_into_the_job() {
+    // Nothing runs the job: no model server needed.
+    let env = Env::with_provider_url("http://127.0.0.1:9/v1");
+    let token = env.token("t");
+    let srv = env.serve();
+    let (_, s) = post(&srv, &token, "/api/v1/sessions", json!({})).await;
+    let url = format!("/api/v1/sessions/{}/messages", s["id"].as_str().unwrap());
+    let (status, body) =
+        post(&srv, &token, &url, json!({"content": "x", "tools": ["fetch"], "tool_choice": "vault_read"}))
+            .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("\"vault_read\""), "{body}");
+    let (status, sent) =
+        post(&srv, &token, &url, json!({"content": "x", "tools": ["fetch"], "tool_choice": "fetch,none"}))
+            .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let job = sent["job_id"].as_str().unwrap();
+    let job_file: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.queue_dir("_queue").join(format!("{job}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(job_file["tools"], json!(["fetch"]));
+    assert_eq!(job_file["tool_choice"], "fetch,none");
+}
+
+#[tokio::test]
 async fn cancel_mid_stream_over_the_api() {
     let env = Env::new();
     let token = env.token("t");

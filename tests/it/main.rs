@@ -13,6 +13,7 @@ mod gateway;
 mod helper;
 mod limits;
 mod mcp;
+mod mcp_servers;
 mod provenance;
 mod rag;
 mod search;

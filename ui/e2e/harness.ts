@@ -2,9 +2,9 @@
 // port with a fresh data directory, pointed at the real llama.cpp server
 // (CTL_TEST_LLM_URL), and drives Debian's Chromium with playwright-core.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 
@@ -47,6 +47,8 @@ export interface UpOptions {
   env?: Record<string, string>;
   /** User skills (name → SKILL.md text) on the skills path. */
   skills?: Record<string, string>;
+  /** More TOML for the config file, after the provider and worker tables. */
+  config?: string;
 }
 
 /** `ctl up` (or `ctl serve` with `worker: false`) on a free port. */
@@ -59,7 +61,8 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
   writeFileSync(
     config,
     `default_model = "local:tiny"\n\n[providers.local]\nkind = "openai"\nbase_url = "${llmUrl}"\n` +
-      `connect_timeout_secs = 2\nidle_timeout_secs = 30\n\n[worker]\nrescan_secs = 0.5\ngrace_secs = 2\n`,
+      `connect_timeout_secs = 2\nidle_timeout_secs = 30\n\n[worker]\nrescan_secs = 0.5\ngrace_secs = 2\n` +
+      (opts.config ? `\n${opts.config}\n` : ""),
   );
   const skillsDir = join(dir, "skills");
   for (const [name, text] of Object.entries(opts.skills ?? {})) {
@@ -156,6 +159,64 @@ export async function startUp(opts: UpOptions = {}): Promise<Up> {
 }
 
 export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const VENV = process.env.CTL_TEST_VENV ?? join(homedir(), ".cache/ctl-test/venv");
+
+/** A llama.cpp server of the tests, stopped by `stop` (a no-op for one that was already running). */
+export interface Llm {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A llama.cpp server that calls tools: llama-cpp-python with
+ * `--chat_format chatml-function-calling` on the tiny test model
+ * (`CTL_TEST_LLM_TOOLS_URL`, else one started here). Its calls are bound
+ * by a grammar to the schemas it is shown, so a schema with one valid
+ * instance (`CTL_TEST_TOOL_SCHEMAS` in a debug `ctl`) gives one call.
+ */
+export async function toolsLlm(): Promise<Llm> {
+  const given = process.env.CTL_TEST_LLM_TOOLS_URL;
+  if (given) return { url: given, stop: async () => {} };
+  const python = join(VENV, "bin/python");
+  if (!existsSync(python)) throw new Error(`the test LLM server is not installed at ${python}: run .ci/setup-llm`);
+  const model = join(ROOT, "target/test-fixtures/tiny.gguf");
+  if (!existsSync(model)) {
+    mkdirSync(join(ROOT, "target/test-fixtures"), { recursive: true });
+    const tmp = `${model}.tmp${process.pid}`;
+    await new Promise<void>((ok, fail) =>
+      spawn(python, [join(ROOT, "tests/fixtures/tiny_gguf.py"), tmp], { stdio: "inherit" }).on("exit", (code) =>
+        code === 0 ? ok() : fail(new Error("tiny_gguf.py failed")),
+      ),
+    );
+    renameSync(tmp, model);
+  }
+  const port = await freePort();
+  // Tool descriptions and schemas fill a good part of a 2,048-token window.
+  const p = spawn(
+    python,
+    ["-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", String(port), "--model_alias", "tiny",
+      "--n_threads", "1", "--interrupt_requests", "false", "--chat_format", "chatml-function-calling", "--n_ctx", "4096"],
+    { stdio: "ignore" },
+  );
+  const url = `http://127.0.0.1:${port}/v1`;
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${url}/models`).then((r) => r.ok, () => false))) {
+    if (p.exitCode !== null) throw new Error(`the tools LLM server exited ${p.exitCode}`);
+    if (Date.now() > deadline) throw new Error("the tools LLM server did not start");
+    await sleep(100);
+  }
+  return {
+    url,
+    stop: async () => {
+      if (p.exitCode !== null) return;
+      const exited = new Promise((ok) => p.once("exit", ok));
+      p.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
 
 export async function browser(): Promise<Browser> {
   return chromium.launch(LAUNCH);

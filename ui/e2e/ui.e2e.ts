@@ -4,6 +4,9 @@ import type { Browser, Page } from "playwright-core";
 import { browser, newPage, screenshot, sleep, startUp, type Up } from "./harness";
 import { shownText, waitJob, type Job } from "./support";
 
+/** The skills picker of the prompt (the tools picker sits beside it). */
+const SKILLS = 'form.composer summary[aria-label="skills"]';
+
 let b: Browser;
 beforeAll(async () => {
   b = await browser();
@@ -48,11 +51,11 @@ describe("chat", () => {
   test("tokens stream into the conversation and the inspector counts them", async () => {
     await setParams(page, 40);
     // Two skills from the picker; the inspector shows them with short hashes.
-    await page.locator("form.composer summary").click();
+    await page.locator(SKILLS).click();
     await page.getByRole("checkbox", { name: /^terse/ }).check();
     await page.getByRole("checkbox", { name: /^pirate/ }).check();
-    await page.locator("form.composer summary").click();
-    expect(await page.locator("form.composer summary").textContent()).toBe("skills: terse, pirate");
+    await page.locator(SKILLS).click();
+    expect(await page.locator(SKILLS).textContent()).toBe("skills: terse, pirate");
     // The model picker lists what the provider serves.
     await expect.poll(() => page.getByLabel("model", { exact: true }).locator("option").allTextContents()).toContain("local:tiny");
     await page.getByLabel("model", { exact: true }).selectOption("local:tiny");
@@ -81,10 +84,10 @@ describe("chat", () => {
     expect(skills.map((s) => s.name)).toEqual(["terse", "pirate"]);
     await expect.poll(() => page.locator(".inspector .chip").allTextContents()).toEqual(skills.map((s) => `${s.name} ${s.sha256.slice(0, 8)}`));
     // Later messages in this test go without skills.
-    await page.locator("form.composer summary").click();
+    await page.locator(SKILLS).click();
     await page.getByRole("checkbox", { name: /^terse/ }).uncheck();
     await page.getByRole("checkbox", { name: /^pirate/ }).uncheck();
-    await page.locator("form.composer summary").click();
+    await page.locator(SKILLS).click();
     // The session got a title from the first message and is listed.
     await expect.poll(() => page.locator(".session.current .title").textContent()).toContain("Write a short poem");
   });

@@ -18,6 +18,9 @@ export type ProviderModels = Schemas["ProviderModels"];
 export type StatRow = Schemas["StatRow"];
 export type JobDiff = Schemas["JobDiff"];
 export type Usage = Schemas["Usage"];
+export type ToolInfo = Schemas["ToolInfo"];
+export type ToolStats = Schemas["ToolStats"];
+export type ClientInfo = Schemas["ClientInfo"];
 
 export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin ?? "",

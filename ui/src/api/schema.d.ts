@@ -856,6 +856,12 @@ export interface components {
             /** @description Skills to answer with, by name; their defaults apply unless set here. */
             skills?: string[];
             system?: string | null;
+            /**
+             * @description How the model picks tools: `auto` (default), `none`, `required`, or
+             *     a tool's name to force that call; a comma-separated list sets one
+             *     choice per round (`vault_read,none`: read, then answer in text).
+             */
+            tool_choice?: string | null;
             /** @description Tools the model may call, by name (`GET /tools`), or `["all"]`. */
             tools?: string[];
         };

@@ -1,6 +1,6 @@
 // Small data hooks over the API: fetch once, refetch on demand.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, ok, type ProviderModels, type Skill } from "../api/client";
+import { api, ok, type ProviderModels, type Skill, type ToolInfo } from "../api/client";
 
 export interface Loaded<T> {
   data?: T;
@@ -48,6 +48,10 @@ export function useModels(): Loaded<ProviderModels[]> {
 
 export function useSkills(): Loaded<Skill[]> {
   return useLoad((signal) => ok(api.GET("/api/v1/skills", { signal })), []);
+}
+
+export function useTools(): Loaded<ToolInfo[]> {
+  return useLoad((signal) => ok(api.GET("/api/v1/tools", { signal })), []);
 }
 
 /** A value kept in localStorage (per browser), e.g. the chosen model. */

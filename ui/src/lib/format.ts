@@ -31,3 +31,11 @@ export function stamp(iso: string | null | undefined): string {
   const d = new Date(iso);
   return d.toISOString().replace("T", " ").slice(0, 19) + "Z";
 }
+
+/** A size as `ctl tail` prints it: `12 B`, `14 KB` (rounded up), `1.2 MB`. */
+export function size(bytes: number | null | undefined): string {
+  if (bytes == null) return "–";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.ceil(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

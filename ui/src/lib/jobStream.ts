@@ -6,6 +6,42 @@
 import { useEffect, useReducer } from "react";
 import type { EventBody, JobEvent, JobState, Usage } from "../api/client";
 
+/**
+ * One tool call of the current attempt, as far as the log tells.
+ * `running`: announced (`tool_call`), no result yet; calls of one round run
+ * at once, up to the worker's limit. `done` / `error`: its `tool_result`
+ * came. `stopped`: the job ended first. `client`: a function of the
+ * gateway client's own, handed back to it in `done` (ctl never runs it).
+ */
+export interface ToolActivity {
+  id: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  round: number;
+  status: "running" | "done" | "error" | "stopped" | "client";
+  /** When the call was announced (ms since the epoch). */
+  since: number;
+  durationMs?: number;
+  /** Size of the whole result, before the cap. */
+  bytes?: number;
+  /** The result as the model saw it (capped). */
+  result?: string;
+  error?: string;
+  truncated?: boolean;
+  /** Taken from an earlier attempt's log instead of calling the tool again. */
+  reused?: boolean;
+  /** Length of `output` when the call was made: where it sits in the answer. */
+  at: number;
+}
+
+/** Tool use of the current attempt, counted as `ctl show` counts it. */
+export interface ToolTotals {
+  calls: number;
+  errors: number;
+  /** Wall time in tools: each round from its first call to its last result. */
+  durationMs: number;
+}
+
 export interface Live {
   events: JobEvent[];
   lastSeq: number;
@@ -20,6 +56,11 @@ export interface Live {
   tokens: number;
   usage?: Usage;
   error?: string;
+  /** Tool calls of the current attempt, in the order they were made. */
+  tools: ToolActivity[];
+  toolTotals: ToolTotals;
+  /** The open round: when its first call came, and how many have no result yet. */
+  toolRound?: { since: number; open: number };
   finished: boolean;
   connected: boolean;
 }
@@ -31,6 +72,8 @@ export const emptyLive: Live = {
   output: "",
   attempt: 0,
   tokens: 0,
+  tools: [],
+  toolTotals: { calls: 0, errors: 0, durationMs: 0 },
   finished: false,
   connected: false,
 };
@@ -79,17 +122,74 @@ function apply(next: Live, e: JobEvent): void {
       next.output = "";
       next.tokens = 0;
       next.usage = undefined;
+      next.tools = [];
+      next.toolTotals = { calls: 0, errors: 0, durationMs: 0 };
+      next.toolRound = undefined;
       break;
     case "token":
       next.output += e.data.text;
       next.tokens += 1;
       next.firstTokenAt ??= ts;
       break;
+    case "tool_call":
+      next.tools = next.tools.concat({
+        id: e.data.id,
+        tool: e.data.tool,
+        arguments: e.data.arguments ?? {},
+        round: e.data.round,
+        status: "running",
+        since: ts,
+        at: next.output.length,
+      });
+      next.toolTotals = { ...next.toolTotals, calls: next.toolTotals.calls + 1 };
+      next.toolRound = next.toolRound ? { ...next.toolRound, open: next.toolRound.open + 1 } : { since: ts, open: 1 };
+      break;
+    case "tool_result": {
+      const d = e.data;
+      const i = next.tools.findIndex((t) => t.id === d.id && (t.status === "running" || t.status === "stopped"));
+      const ended: Partial<ToolActivity> = {
+        status: d.error ? "error" : "done",
+        durationMs: d.duration_ms,
+        bytes: d.bytes,
+        result: d.result ?? undefined,
+        error: d.error ?? undefined,
+        truncated: d.truncated ?? false,
+        reused: d.reused ?? false,
+      };
+      next.tools =
+        i >= 0
+          ? next.tools.map((t, j) => (j === i ? { ...t, ...ended } : t))
+          : // A result without its call (a log cut at the start): show it anyway.
+            next.tools.concat({ id: d.id, tool: d.tool, arguments: {}, round: 0, since: ts, at: next.output.length, ...ended } as ToolActivity);
+      let { durationMs } = next.toolTotals;
+      if (next.toolRound) {
+        const open = next.toolRound.open - 1;
+        if (open <= 0) {
+          durationMs += Math.max(0, ts - next.toolRound.since);
+          next.toolRound = undefined;
+        } else next.toolRound = { ...next.toolRound, open };
+      }
+      next.toolTotals = { ...next.toolTotals, errors: next.toolTotals.errors + (d.error ? 1 : 0), durationMs };
+      break;
+    }
     case "usage":
       next.usage = e.data;
       break;
     case "done":
       next.state = "completed";
+      if (e.data.tool_calls?.length) {
+        next.tools = next.tools.concat(
+          e.data.tool_calls.map((c) => ({
+            id: c.id,
+            tool: c.name,
+            arguments: c.arguments ?? {},
+            round: 0,
+            status: "client" as const,
+            since: ts,
+            at: next.output.length,
+          })),
+        );
+      }
       break;
     case "failed":
       next.state = "failed";
@@ -101,6 +201,13 @@ function apply(next: Live, e: JobEvent): void {
       break;
   }
   next.finished = TERMINAL.has(e.type);
+  if (next.finished || e.type === "queued") {
+    // Calls still open when the attempt ended never got a result.
+    if (next.tools.some((t) => t.status === "running")) {
+      next.tools = next.tools.map((t) => (t.status === "running" ? { ...t, status: "stopped" } : t));
+    }
+    next.toolRound = undefined;
+  }
 }
 
 /** Parses one SSE message into a log event (`event` = type, `data` = {seq, ts, data}). */
@@ -113,7 +220,7 @@ export function parseSse(type: string, raw: string): JobEvent | null {
   }
 }
 
-const TYPES: EventBody["type"][] = ["queued", "started", "token", "usage", "done", "failed", "cancelled"];
+const TYPES: EventBody["type"][] = ["queued", "started", "token", "tool_call", "tool_result", "usage", "done", "failed", "cancelled"];
 
 /**
  * Opens the SSE stream of one job and feeds `onEvent` until the job ends.

@@ -6,11 +6,13 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, ok, type ChatMessage, type JobView, type SessionSummary } from "../api/client";
 import { DrawerButton, Pane, TopBarActions, useDrawer } from "../components/Layout";
 import { copyText, Markdown } from "../components/Markdown";
-import { ModelPicker, SkillPicker } from "../components/Pickers";
+import { ModelPicker, SkillPicker, ToolPicker } from "../components/Pickers";
 import { StateBadge } from "../components/StateBadge";
-import { useLoad, useModels, useSkills, useStored } from "../lib/data";
+import { AnswerWithTools, ToolCallList } from "../components/ToolCalls";
+import { useLoad, useModels, useSkills, useStored, useTools } from "../lib/data";
 import { timings, useJobStream, type Live } from "../lib/jobStream";
 import { useShortcuts } from "../lib/keys";
+import { sendableChoice } from "../lib/tools";
 import { ago, ms, num, shortId } from "../lib/format";
 import { SHORT, useMedia, usePhone } from "../lib/layout";
 import { link, navigate } from "../lib/router";
@@ -101,7 +103,7 @@ export function Chat({ sessionId }: { sessionId?: string }) {
           />
         )}
         {detail.error && sessionId && <p className="error" role="alert">{detail.error}</p>}
-        <Conversation messages={messages} pendingJob={pendingJob} live={live} sessionId={sessionId} />
+        <Conversation messages={messages} pendingJob={pendingJob} live={live} liveJob={inspected} sessionId={sessionId} />
         <Composer
           sessionId={sessionId}
           streaming={streaming}
@@ -236,11 +238,14 @@ function Conversation({
   messages,
   pendingJob,
   live,
+  liveJob,
   sessionId,
 }: {
   messages: ChatMessage[];
   pendingJob?: string;
   live: Live;
+  /** The job `live` follows. */
+  liveJob?: string;
   sessionId?: string;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -260,7 +265,7 @@ function Conversation({
   }, [sessionId]);
   useEffect(() => {
     if (stick.current && count > 0) v.scrollToIndex(count - 1, { align: "end" });
-  }, [count, live.output, v]);
+  }, [count, live.output, live.tools, v]);
   const onScroll = () => {
     const el = scroller.current;
     if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
@@ -287,7 +292,7 @@ function Conversation({
               ref={v.measureElement}
               style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${row.start}px)` }}
             >
-              {m ? <Message m={m} /> : <Streaming live={live} jobId={pendingJob} />}
+              {m ? <Message m={m} live={m.job_id && m.job_id === liveJob ? live : undefined} /> : <Streaming live={live} jobId={pendingJob} />}
             </div>
           );
         })}
@@ -296,7 +301,8 @@ function Conversation({
   );
 }
 
-function Message({ m }: { m: ChatMessage }) {
+/** A recorded message; `live` is its job's stream when the page follows that job. */
+function Message({ m, live }: { m: ChatMessage; live?: Live }) {
   return (
     <article className={`msg ${m.role}`} data-role={m.role}>
       <header>
@@ -309,9 +315,62 @@ function Message({ m }: { m: ChatMessage }) {
         <span className="spacer" />
         <CopyButton text={m.content} />
       </header>
-      {m.role === "assistant" ? <Markdown text={m.content} /> : <div className="plain">{m.content}</div>}
+      {m.role !== "assistant" ? (
+        <div className="plain">{m.content}</div>
+      ) : live && live.tools.length > 0 ? (
+        <AnswerWithTools text={m.content} tools={live.tools} />
+      ) : (
+        <>
+          {!live && m.job_id && <EarlierToolCalls jobId={m.job_id} />}
+          <Markdown text={m.content} />
+        </>
+      )}
     </article>
   );
+}
+
+/** Tool use of finished jobs: it never changes, so it is fetched once a page load. */
+const toolStatsOf = new Map<string, Promise<JobView>>();
+
+/**
+ * An earlier answer's tool calls: one line that says how many, which opens
+ * to the calls themselves (read from the job's log only then).
+ */
+function EarlierToolCalls({ jobId }: { jobId: string }) {
+  const [job, setJob] = useState<JobView>();
+  const [open, setOpen] = useState(false);
+  useEffect(() => {
+    let gone = false;
+    let p = toolStatsOf.get(jobId);
+    if (!p) {
+      p = ok(api.GET("/api/v1/jobs/{id}", { params: { path: { id: jobId } } }));
+      toolStatsOf.set(jobId, p);
+      p.catch(() => toolStatsOf.delete(jobId));
+    }
+    p.then((j) => !gone && setJob(j)).catch(() => {});
+    return () => {
+      gone = true;
+    };
+  }, [jobId]);
+  const stats = job?.tool_stats;
+  if (!stats?.calls) return null;
+  return (
+    <details className="tool-summary" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>
+        <span className="dim">
+          {stats.calls} tool call{stats.calls === 1 ? "" : "s"}, {ms(stats.duration_ms)}
+          {stats.errors ? `, ${stats.errors} failed` : ""}
+        </span>
+      </summary>
+      {open && <JobToolCalls jobId={jobId} />}
+    </details>
+  );
+}
+
+function JobToolCalls({ jobId }: { jobId: string }) {
+  const live = useJobStream(jobId);
+  if (!live.finished && live.tools.length === 0) return <p className="dim">loading…</p>;
+  return <ToolCallList calls={live.tools} />;
 }
 
 /** A visible copy control (no hover needed, so it works by touch). */
@@ -347,7 +406,11 @@ function Streaming({ live, jobId }: { live: Live; jobId?: string }) {
         )}
         <StateBadge state={live.state} />
       </header>
-      {live.output ? <Markdown text={live.output} /> : waiting ? <p className="dim">waiting for a worker…</p> : null}
+      {live.output || live.tools.length > 0 ? (
+        <AnswerWithTools text={live.output} tools={live.tools} />
+      ) : waiting ? (
+        <p className="dim">waiting for a worker…</p>
+      ) : null}
       {!live.finished && live.state === "active" && <span className="caret" aria-hidden="true" />}
       {live.error && live.state !== "completed" && (
         <p className={live.state === "cancelled" ? "dim" : "error"} role="status">
@@ -371,8 +434,11 @@ function Composer({
 }) {
   const models = useModels();
   const skills = useSkills();
+  const tools = useTools();
   const [model, setModel] = useStored("model", "");
   const [chosen, setChosen] = useStored<string[]>("skills", []);
+  const [chosenTools, setChosenTools] = useStored<string[]>("tools", []);
+  const [toolChoice, setToolChoice] = useStored("tool_choice", "");
   const [temperature, setTemperature] = useStored("temperature", "");
   const [maxTokens, setMaxTokens] = useStored("max_tokens", "");
   const [text, setText] = useState("");
@@ -404,10 +470,20 @@ function Composer({
       if (temperature !== "") params.temperature = Number(temperature);
       if (maxTokens !== "") params.max_tokens = Number(maxTokens);
       const known = new Set((skills.data ?? []).map((s) => s.name));
+      const enabled = new Set((tools.data ?? []).map((t) => t.name));
+      const useTools = chosenTools.filter((t) => enabled.has(t));
+      const choice = sendableChoice(toolChoice, useTools);
       await ok(
         api.POST("/api/v1/sessions/{id}/messages", {
           params: { path: { id } },
-          body: { content, model: model || null, skills: chosen.filter((s) => known.has(s)), params },
+          body: {
+            content,
+            model: model || null,
+            skills: chosen.filter((s) => known.has(s)),
+            params,
+            tools: useTools,
+            tool_choice: choice ?? null,
+          },
         }),
       );
       setText("");
@@ -458,12 +534,14 @@ function Composer({
             <span className="ellipsis">
               options · {model || "default model"}
               {chosen.length > 0 ? ` · ${chosen.length} skill${chosen.length === 1 ? "" : "s"}` : ""}
+              {chosenTools.length > 0 ? ` · ${chosenTools.length} tool${chosenTools.length === 1 ? "" : "s"}` : ""}
             </span>
           </button>
         )}
         <div className="composer-options" id="composer-options" hidden={compact && !options}>
           <ModelPicker providers={models.data} value={model} onChange={setModel} />
           <SkillPicker skills={skills.data} value={chosen} onChange={setChosen} />
+          <ToolPicker tools={tools.data} value={chosenTools} onChange={setChosenTools} choice={toolChoice} onChoice={setToolChoice} />
           <label className="param">
             temp
             <input type="number" min={0} max={2} step={0.1} value={temperature} onChange={(e) => setTemperature(e.target.value)} aria-label="temperature" />
@@ -507,6 +585,8 @@ function Inspector({ jobId, live }: { jobId?: string; live: Live }) {
   const j = job.data?.id === jobId ? job.data : undefined;
   const { ttft, tps } = timings(live);
   const usage = live.usage ?? j?.usage ?? undefined;
+  // The stream counts calls as they come; the record once the job is done.
+  const toolStats = live.toolTotals.calls > 0 ? { calls: live.toolTotals.calls, errors: live.toolTotals.errors, duration_ms: live.toolTotals.durationMs } : j?.tool_stats;
   return (
     <>
       <h2>
@@ -527,6 +607,19 @@ function Inspector({ jobId, live }: { jobId?: string; live: Live }) {
         <dd>{num(tps, 1)}</dd>
         <dt>attempts</dt>
         <dd>{Math.max(live.attempt, j?.attempts ?? 0)} / {j?.max_attempts ?? "–"}</dd>
+        <dt>tools</dt>
+        <dd data-testid="inspector-tools">{(j?.tools ?? []).length ? j?.tools?.join(", ") : "none"}</dd>
+        {(toolStats?.calls ?? 0) > 0 && (
+          <>
+            <dt>tool calls</dt>
+            <dd data-testid="inspector-tool-calls">
+              {toolStats!.calls}
+              {toolStats!.errors ? `, ${toolStats!.errors} failed` : ""}
+            </dd>
+            <dt>tool time</dt>
+            <dd>{ms(toolStats!.duration_ms)}</dd>
+          </>
+        )}
         <dt>skills</dt>
         <dd>
           {(j?.skills ?? []).length === 0

@@ -3,13 +3,14 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { api, isFinished, ok, type JobEvent, type JobView, type SkillSnapshot } from "../api/client";
 import { DiffView } from "../components/Diff";
-import { Markdown } from "../components/Markdown";
 import { ModelPicker } from "../components/Pickers";
 import { StateBadge } from "../components/StateBadge";
+import { AnswerWithTools } from "../components/ToolCalls";
 import { useLoad, useModels } from "../lib/data";
 import { timings, useJobStream } from "../lib/jobStream";
 import { useShortcuts } from "../lib/keys";
-import { ms, num, shortId, stamp } from "../lib/format";
+import { ms, num, shortId, size, stamp } from "../lib/format";
+import { callTarget, prettyArgs } from "../lib/tools";
 import { link, navigate, useSearch } from "../lib/router";
 
 export function JobPage({ id }: { id: string }) {
@@ -35,6 +36,14 @@ export function JobPage({ id }: { id: string }) {
   const output = isFinished(j.state) ? j.output : live.output || j.output;
   const { ttft, tps } = timings(live);
   const usage = j.usage ?? live.usage;
+  // Tool calls and their places in the answer come from the log; for a
+  // finished job the record's output is the same text.
+  const tools = live.tools;
+  const toolStats = j.tool_stats?.calls
+    ? j.tool_stats
+    : live.toolTotals.calls > 0
+      ? { calls: live.toolTotals.calls, errors: live.toolTotals.errors, duration_ms: live.toolTotals.durationMs }
+      : undefined;
 
   const act = async (what: "cancel" | "retry") => {
     setActionError(undefined);
@@ -76,7 +85,7 @@ export function JobPage({ id }: { id: string }) {
               {raw ? "rendered" : "raw"}
             </button>
           </div>
-          {output ? raw ? <pre className="raw" data-testid="output">{output}</pre> : <div data-testid="output"><Markdown text={output} /></div> : <p className="dim">{isFinished(j.state) ? "no output" : "no output yet"}</p>}
+          {output || tools.length > 0 ? raw ? <pre className="raw" data-testid="output">{output}</pre> : <div data-testid="output"><AnswerWithTools text={output} tools={tools} /></div> : <p className="dim">{isFinished(j.state) ? "no output" : "no output yet"}</p>}
           {j.error && <p className={state === "failed" ? "error" : "dim"}>{j.error}</p>}
         </section>
 
@@ -93,6 +102,7 @@ export function JobPage({ id }: { id: string }) {
             <dt>finished</dt><dd>{stamp(j.finished_at)}</dd>
             {j.parent_id && (<><dt>replay of</dt><dd><a className="touch" href={`/job/${j.parent_id}`} onClick={link(`/job/${j.parent_id}`)}>{shortId(j.parent_id)}</a></dd></>)}
             {j.session_id && (<><dt>chat</dt><dd><a className="touch" href={`/chat/${j.session_id}`} onClick={link(`/chat/${j.session_id}`)}>open the session</a></dd></>)}
+            {j.client && (<><dt>client</dt><dd data-testid="client">{clientLine(j.client)}</dd></>)}
           </dl>
           <h2>usage</h2>
           <dl className="facts">
@@ -101,6 +111,17 @@ export function JobPage({ id }: { id: string }) {
             <dt>first token</dt><dd>{ms(usage?.ttft_ms ?? ttft)}</dd>
             <dt>tokens/s</dt><dd>{num(usage?.tokens_per_s ?? tps, 1)}</dd>
             <dt>duration</dt><dd>{ms(usage?.duration_ms)}</dd>
+          </dl>
+          <h2>tools</h2>
+          <dl className="facts" data-testid="tool-stats">
+            <dt>allowed</dt><dd>{(j.tools ?? []).length ? j.tools!.join(", ") : "none"}</dd>
+            {toolStats && (
+              <>
+                <dt>calls</dt><dd data-testid="tool-calls">{toolStats.calls}</dd>
+                <dt>failed</dt><dd data-testid="tool-errors">{toolStats.errors}</dd>
+                <dt>time</dt><dd>{ms(toolStats.duration_ms)}</dd>
+              </>
+            )}
           </dl>
           <Skills job={j} />
         </section>
@@ -165,10 +186,24 @@ function Skills({ job }: { job: JobView }) {
   );
 }
 
+/** Who sent a job through a compatible API: `openai · aider/0.80 · user alice · token laptop`. */
+function clientLine(c: NonNullable<JobView["client"]>): string {
+  return [`${c.api} API`, c.user_agent, c.user ? `user ${c.user}` : "", c.token ? `token ${c.token}` : ""].filter(Boolean).join(" · ");
+}
+
+interface Row {
+  seq: number;
+  ts: string;
+  type: string;
+  detail: string;
+  /** What opens under a tool row: the arguments, or the result or error. */
+  more?: { label: string; text: string; error?: boolean };
+}
+
 /** Token events collapse into runs, so a 2,000-token answer is one row. */
 function Timeline({ events }: { events: JobEvent[] }) {
   const rows = useMemo(() => {
-    const out: { seq: number; ts: string; type: string; detail: string }[] = [];
+    const out: Row[] = [];
     for (const e of events) {
       const last = out[out.length - 1];
       if (e.type === "token" && last?.type === "token") {
@@ -181,8 +216,22 @@ function Timeline({ events }: { events: JobEvent[] }) {
         case "queued": detail = e.data.reason ?? `after ${e.data.attempts} attempts`; break;
         case "started": detail = `attempt ${e.data.attempt} on ${e.data.worker} · ${e.data.model}`; break;
         case "token": detail = "1 tokens"; break;
+        case "tool_call": {
+          const target = callTarget(e.data.arguments);
+          out.push({ seq: e.seq, ts: e.ts, type: e.type, detail: `${e.data.tool}${target ? ` ${target}` : ""} · round ${e.data.round}`, more: { label: "arguments", text: prettyArgs(e.data.arguments) } });
+          continue;
+        }
+        case "tool_result": {
+          const d = e.data;
+          const how = d.error ? `failed: ${d.error}` : [size(d.bytes), d.truncated ? "truncated" : "", d.reused ? "reused" : ""].filter(Boolean).join(", ");
+          const more = d.error ? { label: "error", text: d.error, error: true } : d.result != null ? { label: "result", text: d.result } : undefined;
+          out.push({ seq: e.seq, ts: e.ts, type: e.type, detail: `${d.tool} · ${ms(d.duration_ms)} · ${how}`, more });
+          continue;
+        }
         case "usage": detail = `${e.data.prompt_tokens} prompt + ${e.data.completion_tokens} completion tokens`; break;
-        case "done": detail = e.data.finish_reason ?? ""; break;
+        case "done":
+          detail = [e.data.finish_reason ?? "", e.data.tool_calls?.length ? `calls for the client: ${e.data.tool_calls.map((c) => c.name).join(", ")}` : ""].filter(Boolean).join(" · ");
+          break;
         case "failed": detail = e.data.error; break;
         case "cancelled": detail = e.data.reason ?? ""; break;
       }
@@ -201,7 +250,16 @@ function Timeline({ events }: { events: JobEvent[] }) {
             <td>{r.seq}</td>
             <td>{Date.parse(r.ts) - t0}</td>
             <td><span className={`badge ev-${r.type}`}>{r.type}</span></td>
-            <td>{r.detail}</td>
+            <td>
+              {r.more ? (
+                <details className="event-more">
+                  <summary className={r.more.error ? "error" : undefined}>{r.detail}</summary>
+                  <pre className={r.more.error ? "raw error" : "raw"} aria-label={r.more.label}>{r.more.text}</pre>
+                </details>
+              ) : (
+                r.detail
+              )}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -276,6 +334,7 @@ function ReplayForm({ job, onClose }: { job: JobView; onClose: () => void }) {
   const models = useModels();
   const [model, setModel] = useState("");
   const [params, setParams] = useState("");
+  const [reuse, setReuse] = useState(false);
   const [error, setError] = useState<string>();
   const first = useRef<HTMLSelectElement>(null);
   useEffect(() => first.current?.focus(), []);
@@ -294,7 +353,7 @@ function ReplayForm({ job, onClose }: { job: JobView; onClose: () => void }) {
     }
     try {
       const created = await ok(
-        api.POST("/api/v1/jobs/{id}/replay", { params: { path: { id: job.id } }, body: { model: model || null, params: parsed } }),
+        api.POST("/api/v1/jobs/{id}/replay", { params: { path: { id: job.id } }, body: { model: model || null, params: parsed, reuse_tool_results: reuse } }),
       );
       onClose();
       navigate(`/job/${created.id}`);
@@ -313,6 +372,12 @@ function ReplayForm({ job, onClose }: { job: JobView; onClose: () => void }) {
         parameters (JSON, merged over the original&apos;s)
         <input value={params} onChange={(e) => setParams(e.target.value)} placeholder='{"temperature": 0.2}' aria-label="replay parameters" />
       </label>
+      {(job.tools ?? []).length > 0 && (
+        <label className="inline-check">
+          <input type="checkbox" checked={reuse} onChange={(e) => setReuse(e.target.checked)} />
+          <span>reuse this run&apos;s results of read-only tools (search, fetch, vault) instead of calling them again</span>
+        </label>
+      )}
       {error && <p className="error" role="alert">{error}</p>}
       <div className="row">
         <button type="submit">replay</button>
