@@ -43,6 +43,9 @@ _ctl() {
             ctl,mcp)
                 cmd="ctl__subcmd__mcp"
                 ;;
+            ctl,migrate)
+                cmd="ctl__subcmd__migrate"
+                ;;
             ctl,rag)
                 cmd="ctl__subcmd__rag"
                 ;;
@@ -120,6 +123,9 @@ _ctl() {
                 ;;
             ctl__subcmd__help,mcp)
                 cmd="ctl__subcmd__help__subcmd__mcp"
+                ;;
+            ctl__subcmd__help,migrate)
+                cmd="ctl__subcmd__help__subcmd__migrate"
                 ;;
             ctl__subcmd__help,rag)
                 cmd="ctl__subcmd__help__subcmd__rag"
@@ -311,7 +317,7 @@ _ctl() {
 
     case "${cmd}" in
         ctl)
-            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp rag doctor alerts completions man help"
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp rag doctor migrate alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,7 +577,7 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help)
-            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp rag doctor alerts completions man help"
+            opts="submit tail jobs show cancel retry replay diff stats skills worker serve up token tools mcp rag doctor migrate alerts completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,6 +717,20 @@ _ctl() {
             return 0
             ;;
         ctl__subcmd__help__subcmd__mcp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1175,6 +1195,36 @@ _ctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ctl__subcmd__migrate)
+            opts="-v -h -V --home --config --server --json --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --home)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

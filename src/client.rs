@@ -346,7 +346,7 @@ impl Target {
     /// The job's events from the start until it ends. `id` must be a full id.
     pub fn events(&self, id: &str) -> BoxStream<'static, anyhow::Result<Event>> {
         match self {
-            Self::Local(l) => crate::events::follow(l.home.events_path(id), None).map(|r| Ok(r?)).boxed(),
+            Self::Local(l) => l.events.follow(id, None).map(|r| Ok(r?)).boxed(),
             Self::Remote(c) => c.events(id).map(|r| Ok(r?)).boxed(),
         }
     }

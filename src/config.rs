@@ -25,6 +25,7 @@ const ENV_KEYS: &[&str] = &[
     "gateway",
     "alerts",
     "telemetry",
+    "backend",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,41 @@ pub struct Config {
     pub alerts: crate::alerts::AlertsConfig,
     /// Where traces go (the standard `OTEL_*` variables win).
     pub telemetry: crate::telemetry::TelemetryConfig,
+    /// Where the queue, the event logs and the records live.
+    pub backend: BackendConfig,
+}
+
+/// Which storage backend holds the queue, the event logs and the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The data directory: queue files, NDJSON logs, SQLite (one host).
+    #[default]
+    Fs,
+    /// PostgreSQL, at `CTL_DATABASE_URL` (or a file named by
+    /// `CTL_DATABASE_URL_FILE`): any number of hosts.
+    Postgres,
+}
+
+/// `[backend]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    /// Event rows of jobs that finished longer ago than this are deleted
+    /// (PostgreSQL); 0 keeps them.
+    pub keep_events_days: u32,
+    /// How long a worker's lease on its jobs lasts without a heartbeat
+    /// (PostgreSQL). Heartbeats come every `worker.rescan_secs`.
+    pub lease_secs: f64,
+    /// Connections at most in each process's pool (PostgreSQL).
+    pub pool_size: usize,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        Self { kind: BackendKind::Fs, keep_events_days: 0, lease_secs: 30.0, pool_size: 8 }
+    }
 }
 
 /// `[gateway]`: limits of the OpenAI- and Ollama-compatible API.
@@ -248,6 +284,7 @@ impl Default for Config {
             mcp: crate::mcp::McpConfig::default(),
             alerts: crate::alerts::AlertsConfig::default(),
             telemetry: crate::telemetry::TelemetryConfig::default(),
+            backend: BackendConfig::default(),
         }
         .with_builtin_providers()
     }

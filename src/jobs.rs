@@ -4,14 +4,16 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::api::{EventBody, Job, JobSpec, JobState, JobView, Message, ReplaySpec, Role, SkillSnapshot};
+use crate::backend::{EventLog, JobQueue, Records};
 use crate::config::Config;
-use crate::events::{self, EventError, EventWriter, Summary};
+use crate::events::{EventError, Summary};
 use crate::home::{Home, HomeError};
-use crate::queue::{self, Dir, Queue, QueueError};
+use crate::queue::{self, Dir, QueueError};
 use crate::skills::Catalog;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -33,12 +35,14 @@ pub enum JobError {
     WrongState { id: String, state: JobState, action: &'static str },
 }
 
-/// A data directory opened for job operations.
+/// A data directory (and the backend it is configured with) opened for
+/// job operations.
 #[derive(Debug, Clone)]
 pub struct Local {
     pub home: Home,
-    pub queue: Queue,
-    pub store: Store,
+    pub queue: Arc<dyn JobQueue>,
+    pub events: Arc<dyn EventLog>,
+    pub store: Arc<dyn Records>,
     pub config: Config,
 }
 
@@ -54,8 +58,20 @@ pub enum CancelOutcome {
 impl Local {
     pub fn open(root: PathBuf, config: Config) -> Result<Self, JobError> {
         let home = Home::open(root)?;
-        let store = Store::open(&home.db_path())?;
-        Ok(Self { queue: Queue::new(home.clone()), home, store, config })
+        let backend = match config.backend.kind {
+            crate::config::BackendKind::Fs => crate::backend::fs::open(&home)?,
+            crate::config::BackendKind::Postgres => {
+                let settings = crate::backend::pg::PgSettings::from_config(&config)
+                    .map_err(|e| JobError::Invalid(e.to_string()))?;
+                crate::backend::pg::open(&settings).map_err(|e| JobError::Invalid(e.to_string()))?
+            }
+        };
+        Ok(Self::with_backend(home, backend, config))
+    }
+
+    /// A data directory with the parts of an opened backend.
+    pub fn with_backend(home: Home, backend: crate::backend::Backend, config: Config) -> Self {
+        Self { home, queue: backend.queue, events: backend.events, store: backend.records, config }
     }
 
     /// Turns a spec into a job file and publishes it. Skills are looked up
@@ -267,7 +283,7 @@ impl Local {
             r.sources = if spec.fresh_retrieval {
                 None
             } else {
-                r.sources.clone().or_else(|| last_sources(&self.home.events_path(&original.id)))
+                r.sources.clone().or_else(|| last_sources(self.events.as_ref(), &original.id))
             };
         }
         let (new_id, created_at) = queue::new_job_id();
@@ -369,7 +385,7 @@ impl Local {
     /// keeps none).
     fn with_sources(&self, mut view: JobView) -> JobView {
         if view.sources.is_empty() {
-            view.sources = last_sources(&self.home.events_path(&view.id)).unwrap_or_default();
+            view.sources = last_sources(self.events.as_ref(), &view.id).unwrap_or_default();
         }
         view
     }
@@ -386,7 +402,7 @@ impl Local {
             }
             Err(e) => return Err(read_error(id, e)),
         };
-        let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
+        let summary = Summary::from_events(&self.events.read_all(id)?);
         let state = match dir {
             Dir::Queued => JobState::Queued,
             Dir::Active => JobState::Active,
@@ -443,12 +459,12 @@ impl Local {
             let job = self.queue.read(Dir::Failed, id).map_err(|e| read_error(id, e))?;
             // Having won the job, this process owns its log: usually it
             // creates it, with the implied `queued` event first.
-            let (mut writer, _) = EventWriter::open_job(&self.home.events_path(id), id, None)?;
+            let (mut writer, _) = self.events.open_job(id)?;
             writer.append_durable(EventBody::Cancelled {
                 reason: Some("cancelled before it started".into()),
             })?;
             writer.sync_dir()?;
-            let summary = Summary::from_events(&events::read_all(&self.home.events_path(id))?);
+            let summary = Summary::from_events(&self.events.read_all(id)?);
             self.store.record(&view_of(&job, JobState::Cancelled, &summary))?;
             return Ok(CancelOutcome::Cancelled);
         }
@@ -482,7 +498,7 @@ impl Local {
         }
         // The event goes first: once the file is back in `_queue` a worker
         // may claim it and start appending.
-        let (mut writer, _) = EventWriter::open_job(&self.home.events_path(id), id, None)?;
+        let (mut writer, _) = self.events.open_job(id)?;
         writer.append_durable(EventBody::Queued { attempts: 0, reason: Some("retry".into()) })?;
         writer.sync_dir()?;
         drop(writer);
@@ -578,8 +594,8 @@ fn read_error(id: &str, e: queue::ReadError) -> JobError {
 }
 
 /// The sources of the last `retrieval` event in a log.
-fn last_sources(log: &std::path::Path) -> Option<Vec<crate::api::RetrievedSource>> {
-    events::read_all(log).ok()?.into_iter().rev().find_map(|e| match e.body {
+fn last_sources(events: &dyn crate::backend::EventLog, id: &str) -> Option<Vec<crate::api::RetrievedSource>> {
+    events.read_all(id).ok()?.into_iter().rev().find_map(|e| match e.body {
         EventBody::Retrieval { sources, .. } => Some(sources),
         _ => None,
     })

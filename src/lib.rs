@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod backend;
 pub mod cli;
 pub mod client;
 pub mod cmd;

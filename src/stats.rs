@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Price;
-use crate::store::UsageRow;
+use crate::store::{StatRow, UsageRow};
 
 /// How to group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -101,6 +101,52 @@ pub fn group(rows: &[UsageRow], by: GroupBy, prices: &BTreeMap<String, Price>) -
     out
 }
 
+/// Groups `rows` by model and day: what `/stats` serves, newest day first
+/// (models in name order within a day). The same rows and the same
+/// arithmetic as [`group`], so `ctl stats` and `/stats` agree.
+pub fn by_model_day(rows: &[UsageRow]) -> Vec<StatRow> {
+    // (newest day first, model) → the row, its TTFTs and its rates.
+    type Key<'a> = (std::cmp::Reverse<&'a str>, &'a str);
+    let mut groups: BTreeMap<Key<'_>, (StatRow, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for row in rows {
+        let (g, ttfts, rates) =
+            groups.entry((std::cmp::Reverse(row.day.as_str()), row.model.as_str())).or_insert_with(|| {
+                let g = StatRow {
+                    model: row.model.clone(),
+                    day: row.day.clone(),
+                    jobs: 0,
+                    failed: 0,
+                    cancelled: 0,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                    median_ttft_ms: None,
+                    median_tokens_per_s: None,
+                };
+                (g, Vec::new(), Vec::new())
+            });
+        g.jobs += 1;
+        match row.state.as_str() {
+            "failed" => g.failed += 1,
+            "cancelled" => g.cancelled += 1,
+            _ => {}
+        }
+        g.prompt_tokens += row.prompt_tokens;
+        g.completion_tokens += row.completion_tokens;
+        if row.state == "completed" {
+            ttfts.extend(row.ttft_ms);
+            rates.extend(row.tokens_per_s);
+        }
+    }
+    groups
+        .into_values()
+        .map(|(mut g, ttfts, rates)| {
+            g.median_ttft_ms = median(ttfts);
+            g.median_tokens_per_s = median(rates);
+            g
+        })
+        .collect()
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -169,5 +215,13 @@ mod tests {
         assert_eq!(by_skill[1].jobs, 2);
         let by_day = group(&rows, GroupBy::Day, &prices);
         assert_eq!(by_day[0].key, "2026-11-27", "newest day first");
+    }
+
+    #[test]
+    fn median_of_odd_even_and_none() {
+        assert_eq!(median(Vec::new()), None);
+        assert_eq!(median(vec![3.0]), Some(3.0));
+        assert_eq!(median(vec![9.0, 1.0, 5.0]), Some(5.0));
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 }

@@ -26,7 +26,6 @@ pub use sink::{DISCORD_VAR, Sink, WEBHOOK_VAR};
 
 use crate::jobs::Local;
 use crate::provider::Provider;
-use crate::queue::Dir;
 
 /// `[alerts]` in the config. The destinations are not here: their URLs are
 /// secrets, read from `CTL_DISCORD_WEBHOOK_URL` and `CTL_ALERT_WEBHOOK_URL`
@@ -205,8 +204,8 @@ async fn observe(local: &Local, providers: &[Watched], cursor: &mut i64) -> Obse
     let files = tokio::task::spawn_blocking(move || {
         let failures = if from == i64::MAX { Ok((Vec::new(), from)) } else { l.store.failures_after(from) };
         let disk = probe::disk(l.home.root());
-        let oldest = probe::oldest_queued(&l.queue.dir(Dir::Queued));
-        let workers = crate::queue::lease::live_worker_count(&l.home.workers_dir());
+        let oldest = l.queue.oldest_queued_age();
+        let workers = l.queue.live_workers().map(|w| w.len());
         (failures, disk, oldest, workers)
     })
     .await;

@@ -69,6 +69,13 @@ impl DoctorArgs {
             );
             add("queue", queue_summary(home));
         }
+        if config.backend.kind == crate::config::BackendKind::Postgres {
+            let cfg = config.clone();
+            let results = tokio::task::spawn_blocking(move || crate::backend::pg::doctor(&cfg)).await?;
+            for (name, result) in results {
+                add(name, result);
+            }
+        }
         match config.resolve_model(None) {
             Ok((p, m)) => add("default model", Ok(format!("{p}:{m}"))),
             Err(e) => add("default model", Err(e)),
@@ -84,6 +91,13 @@ impl DoctorArgs {
                 },
             };
             add(&format!("provider {name}"), result);
+        }
+        if config.tools.run_code.enabled {
+            let result = match crate::tools::sandbox::check(&config.tools.run_code).await {
+                Ok(()) => Ok("bubblewrap works: run_code is sandboxed".to_owned()),
+                Err(e) => Err(format!("{e} (run_code will refuse to run)")),
+            };
+            add("run_code sandbox", result);
         }
         match crate::mcp::Servers::new(&config.mcp.servers) {
             Err(e) => add("MCP servers", Err(e)),

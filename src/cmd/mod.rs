@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod jobs;
 pub mod man;
 pub mod mcp;
+pub mod migrate;
 pub mod rag;
 pub mod replay;
 pub mod retry;

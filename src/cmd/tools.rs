@@ -74,7 +74,8 @@ impl ToolsArgs {
 
 async fn list(ctx: &Context) -> anyhow::Result<i32> {
     let config = ctx.config()?;
-    let toolbox = crate::rag::tool::toolbox(&config, &ctx.home_path(&config)?)?;
+    let home = ctx.home_path(&config)?;
+    let toolbox = crate::rag::tool::toolbox(&config, &home)?;
     let mut tools = toolbox.list();
     let servers = toolbox.servers().status().await;
     tools.extend(servers.iter().flat_map(|s| s.tools.iter().cloned()));

@@ -33,6 +33,9 @@ pub use follow::{Follower, Hub, follow};
 pub enum EventError {
     #[error("cannot {action} event log {path}: {source}")]
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A database backend's error.
+    #[error("{0}")]
+    Backend(String),
 }
 
 /// Appends events to one job's log.

@@ -193,5 +193,10 @@ pub(super) fn reap_dead_workers(workers_dir: &Path) -> std::io::Result<()> {
 
 /// How many workers hold their lock right now.
 pub fn live_worker_count(workers_dir: &Path) -> std::io::Result<usize> {
-    Ok(workers(workers_dir)?.into_iter().filter(|(_, live)| *live).count())
+    Ok(live_workers(workers_dir)?.len())
+}
+
+/// The ids of the workers that hold their lock right now.
+pub fn live_workers(workers_dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(workers(workers_dir)?.into_iter().filter(|(_, live)| *live).map(|(id, _)| id).collect())
 }

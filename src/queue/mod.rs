@@ -55,6 +55,9 @@ pub enum QueueError {
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
     #[error("cannot encode job: {0}")]
     Encode(#[from] serde_json::Error),
+    /// A database backend's error.
+    #[error("{0}")]
+    Backend(String),
 }
 
 fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> QueueError {

@@ -8,7 +8,7 @@ use super::sessions::ts_text;
 use super::{Store, StoreError};
 
 /// How long a key is remembered.
-const KEEP: SignedDuration = SignedDuration::from_hours(24);
+pub(crate) const KEEP: SignedDuration = SignedDuration::from_hours(24);
 
 /// What a key already stood for.
 #[derive(Debug, Clone, PartialEq, Eq)]

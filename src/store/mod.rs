@@ -22,6 +22,16 @@ mod tokens;
 mod tool_calls;
 
 pub use failures::Failure;
+
+/// What every records backend shares with this store: titles, roles,
+/// secrets and how long things are kept.
+pub(crate) mod common {
+    pub(crate) use super::idempotency::KEEP as IDEMPOTENCY_KEEP;
+    pub(crate) use super::sessions::{derive_title, parse_role, role_str};
+    pub(crate) use super::tokens::{
+        LAST_USED_EVERY, TOKEN_PREFIX, WEB_SESSION_PREFIX, hash_secret, random_secret, well_formed,
+    };
+}
 pub use idempotency::KeyClaim;
 pub use sessions::{ChatMessage, SessionSummary};
 pub use stats::{Histogram, MetricsSnapshot, StatRow, UsageRow};
@@ -29,7 +39,7 @@ pub use tokens::{TOKEN_PREFIX, TokenInfo, WEB_SESSION_PREFIX, hash_secret};
 pub use tool_calls::{ToolCallCount, ToolCallRow};
 
 /// The migrations, in order. `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[(&str, &str)] = &[
+pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_jobs", include_str!("../../migrations/0001_jobs.sql")),
     ("0002_sessions_tokens", include_str!("../../migrations/0002_sessions_tokens.sql")),
     ("0003_job_skills", include_str!("../../migrations/0003_job_skills.sql")),
@@ -44,6 +54,8 @@ pub enum StoreError {
     Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error("database {path} has schema version {found}, newer than this ctl knows ({known}); upgrade ctl")]
     TooNew { path: PathBuf, found: usize, known: usize },
+    #[error("{0}")]
+    Backend(String),
 }
 
 /// A handle on `ctl.db`; cheap to clone, safe to share between threads.

@@ -150,7 +150,7 @@ impl Store {
 
 /// A title from a first user message: its first non-blank line, trimmed,
 /// at most [`TITLE_MAX_CHARS`] characters with an ellipsis when cut.
-fn derive_title(content: &str) -> String {
+pub(crate) fn derive_title(content: &str) -> String {
     let line = content.trim().lines().next().unwrap_or_default().trim();
     if line.chars().nth(TITLE_MAX_CHARS).is_none() {
         return line.to_owned();
@@ -159,7 +159,7 @@ fn derive_title(content: &str) -> String {
     format!("{}…", keep.trim_end())
 }
 
-fn role_str(role: Role) -> &'static str {
+pub(crate) fn role_str(role: Role) -> &'static str {
     match role {
         Role::System => "system",
         Role::User => "user",
@@ -168,7 +168,7 @@ fn role_str(role: Role) -> &'static str {
     }
 }
 
-fn parse_role(s: &str) -> Option<Role> {
+pub(crate) fn parse_role(s: &str) -> Option<Role> {
     Some(match s {
         "system" => Role::System,
         "user" => Role::User,

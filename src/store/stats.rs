@@ -1,6 +1,6 @@
 //! Usage statistics and Prometheus aggregates over the jobs table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use rusqlite::params_from_iter;
@@ -74,9 +74,6 @@ const FINISHED_AT_PADDED: &str = "substr(finished_at, 1, 19) || '.'
     || substr(rtrim(substr(finished_at, 21), 'Z') || '000000000', 1, 9) || 'Z'";
 
 impl Store {
-    /// Finished jobs grouped by model and day, newest day first (models in
-    /// name order within a day); only jobs finished at or after `since` when
-    /// given.
     /// One row per finished job (at or after `since` when given): what
     /// [`crate::stats::group`] aggregates by model, day or skill.
     pub fn usage_rows(&self, since: Option<Timestamp>) -> Result<Vec<UsageRow>, StoreError> {
@@ -111,63 +108,11 @@ impl Store {
         })
     }
 
+    /// Finished jobs grouped by model and day, newest day first (models in
+    /// name order within a day); only jobs finished at or after `since` when
+    /// given. [`crate::stats::by_model_day`] over [`Store::usage_rows`].
     pub fn stats_by_model_day(&self, since: Option<Timestamp>) -> Result<Vec<StatRow>, StoreError> {
-        // `finished_at >= ?1` (the whole second) lets the index on
-        // finished_at find the range; the padded form decides exactly.
-        let (second, exact) = match since {
-            Some(t) => {
-                let second = format!("{t:.0}");
-                (second.trim_end_matches('Z').to_owned(), format!("{t:.9}"))
-            }
-            None => (String::new(), String::new()),
-        };
-        let filter = format!("finished_at >= ?1 AND {FINISHED_AT_PADDED} >= ?2");
-        self.read(|c| {
-            // One snapshot for both queries.
-            let tx = c.unchecked_transaction()?;
-            let mut stmt = tx.prepare(&format!(
-                "SELECT model, substr(finished_at, 1, 10) AS day, COUNT(*),
-                    SUM(state = 'failed'), SUM(state = 'cancelled'),
-                    COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0)
-                 FROM jobs WHERE {filter}
-                 GROUP BY model, day ORDER BY day DESC, model"
-            ))?;
-            let mut rows: Vec<StatRow> = stmt
-                .query_map([&second, &exact], |r| {
-                    Ok(StatRow {
-                        model: r.get(0)?,
-                        day: r.get(1)?,
-                        jobs: r.get::<_, i64>(2)? as u64,
-                        failed: r.get::<_, i64>(3)? as u64,
-                        cancelled: r.get::<_, i64>(4)? as u64,
-                        prompt_tokens: r.get::<_, i64>(5)? as u64,
-                        completion_tokens: r.get::<_, i64>(6)? as u64,
-                        median_ttft_ms: None,
-                        median_tokens_per_s: None,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-
-            let mut samples: HashMap<(String, String), (Vec<f64>, Vec<f64>)> = HashMap::new();
-            let mut stmt = tx.prepare(&format!(
-                "SELECT model, substr(finished_at, 1, 10), ttft_ms, tokens_per_s FROM jobs
-                 WHERE state = 'completed' AND (ttft_ms IS NOT NULL OR tokens_per_s IS NOT NULL)
-                    AND {filter}"
-            ))?;
-            let mut q = stmt.query([&second, &exact])?;
-            while let Some(r) = q.next()? {
-                let entry = samples.entry((r.get(0)?, r.get(1)?)).or_default();
-                entry.0.extend(r.get::<_, Option<f64>>(2)?);
-                entry.1.extend(r.get::<_, Option<f64>>(3)?);
-            }
-            for row in &mut rows {
-                if let Some((ttft, tps)) = samples.get_mut(&(row.model.clone(), row.day.clone())) {
-                    row.median_ttft_ms = median(ttft);
-                    row.median_tokens_per_s = median(tps);
-                }
-            }
-            Ok(rows)
-        })
+        Ok(crate::stats::by_model_day(&self.usage_rows(since)?))
     }
 
     /// Totals over all recorded jobs, and histograms of duration_ms/1000 and
@@ -236,17 +181,6 @@ fn histogram_sql(duration_bounds: usize, ttft_bounds: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!("SELECT {columns} FROM jobs WHERE state = 'completed'")
-}
-
-/// The median, averaging the middle two of an even count; None when empty.
-fn median(values: &mut [f64]) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    match values.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(values[mid]),
-        _ => Some(f64::midpoint(values[mid - 1], values[mid])),
-    }
 }
 
 #[cfg(test)]

@@ -244,11 +244,3 @@ fn metrics_queries_read_only_the_covering_index() {
         assert!(plan.iter().any(|p: &String| p.contains("COVERING INDEX jobs_metrics")), "{sql}\n{plan:?}");
     }
 }
-
-#[test]
-fn median_of_odd_even_and_none() {
-    assert_eq!(median(&mut []), None);
-    assert_eq!(median(&mut [3.0]), Some(3.0));
-    assert_eq!(median(&mut [9.0, 1.0, 5.0]), Some(5.0));
-    assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
-}

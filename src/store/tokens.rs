@@ -20,7 +20,7 @@ pub const WEB_SESSION_PREFIX: &str = "cs_";
 const SECRET_BYTES: usize = 32;
 /// How stale last_used_at may get before a verification rewrites it: a
 /// busy client must not turn every request into a write.
-const LAST_USED_EVERY: SignedDuration = SignedDuration::from_secs(60);
+pub(crate) const LAST_USED_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
 /// An API token, without its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -207,18 +207,22 @@ impl Store {
 
     /// A fresh secret: `prefix` and 32 random bytes in hex.
     fn new_secret(&self, prefix: &str) -> Result<String, StoreError> {
-        let mut bytes = [0u8; SECRET_BYTES];
         // The OS random source failing is no database error, but StoreError
         // has no better place for it, and a user must not see a panic.
-        getrandom::fill(&mut bytes)
-            .map_err(|e| self.err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
-        Ok(format!("{prefix}{}", hex(&bytes)))
+        random_secret(prefix).map_err(|e| self.err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
     }
+}
+
+/// A new secret: `prefix` and 32 random bytes in hex.
+pub(crate) fn random_secret(prefix: &str) -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes)?;
+    Ok(format!("{prefix}{}", hex(&bytes)))
 }
 
 /// Whether `secret` looks like one of ours: the prefix and 64 lowercase hex
 /// digits. Anything else is refused without a database lookup.
-fn well_formed(secret: &str, prefix: &str) -> bool {
+pub(crate) fn well_formed(secret: &str, prefix: &str) -> bool {
     secret.strip_prefix(prefix).is_some_and(|rest| {
         rest.len() == SECRET_BYTES * 2 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })

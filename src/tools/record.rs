@@ -1,7 +1,10 @@
 //! Recording tool calls: what [`super::Toolbox::call`] hands a
 //! [`Recorder`], and the recorder that writes them to `ctl.db`.
 
-use crate::store::{Store, ToolCallRow};
+use std::sync::Arc;
+
+use crate::backend::Records;
+use crate::store::ToolCallRow;
 
 /// One finished call.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +28,7 @@ pub trait Recorder: Send + Sync + 'static {
 /// Records calls in the store's `tool_calls` table, with who made them.
 #[derive(Debug, Clone)]
 pub struct StoreRecorder {
-    pub store: Store,
+    pub store: Arc<dyn Records>,
     /// `mcp`, `cli` or `job`.
     pub source: &'static str,
     pub job_id: Option<String>,

@@ -345,9 +345,10 @@ pub(super) enum Piece {
 /// stream ends with an error telling the client to repeat the request
 /// (with its `Idempotency-Key`, it then gets the whole answer).
 pub(super) async fn pieces(state: &AppState, id: &str) -> impl Stream<Item = Piece> + Send + 'static {
-    let path = state.local().home.events_path(id);
+    let events = state.local().events.clone();
+    let job = id.to_owned();
     // Tokens of attempts that were over before this request came are void.
-    let written = tokio::task::spawn_blocking(move || crate::events::read_all(&path).unwrap_or_default())
+    let written = tokio::task::spawn_blocking(move || events.read_all(&job).unwrap_or_default())
         .await
         .unwrap_or_default();
     let skip_before =
@@ -356,7 +357,7 @@ pub(super) async fn pieces(state: &AppState, id: &str) -> impl Stream<Item = Pie
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
-    let events = state.inner.hub.follow(id, None).take_until(stop).boxed();
+    let events = state.local().events.follow(id, None).take_until(stop).boxed();
     let reader = Reader { skip_before, sent_tokens: false, usage: None };
     futures_util::stream::unfold(Some((events, reader)), |state| async move {
         let (mut events, mut reader) = state?;

@@ -204,7 +204,7 @@ pub async fn events(
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
-    let stream = state.inner.hub.follow(&id, after).take_until(stop).filter_map(|item| async move {
+    let stream = state.local().events.follow(&id, after).take_until(stop).filter_map(|item| async move {
         match item {
             Ok(ev) => Some(Ok(to_sse(&ev))),
             Err(e) => {

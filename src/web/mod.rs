@@ -32,7 +32,6 @@ use utoipa_axum::routes;
 
 pub use error::{ApiError, ErrorBody};
 
-use crate::events::Hub;
 use crate::jobs::Local;
 use crate::skills::{Catalog, LiveCatalog};
 
@@ -46,7 +45,6 @@ struct Inner {
     local: Local,
     gateway_limits: gateway::RateLimits,
     skills: LiveCatalog,
-    hub: Arc<Hub>,
     shutdown: watch::Receiver<bool>,
     started: std::time::Instant,
     /// `/mcp`; `None` when the tools config could not be built.
@@ -57,7 +55,6 @@ struct Inner {
 impl AppState {
     /// State for a server on `local`; `shutdown` turning true ends SSE streams.
     pub fn new(local: Local, shutdown: watch::Receiver<bool>) -> Self {
-        let hub = Hub::new(local.home.events_dir());
         let skills = LiveCatalog::start(crate::skills::search_path(&local.config));
         let mcp = match crate::mcp::server_for(&local) {
             Ok(server) => Some(mcp::McpHttp::new(server, local.config.mcp.clone())),
@@ -69,9 +66,8 @@ impl AppState {
         let gateway_limits = gateway::RateLimits::default();
         let started = std::time::Instant::now();
         let health = crate::alerts::Health::default();
-        let state = Self {
-            inner: Arc::new(Inner { local, gateway_limits, skills, hub, shutdown, started, mcp, health }),
-        };
+        let state =
+            Self { inner: Arc::new(Inner { local, gateway_limits, skills, shutdown, started, mcp, health }) };
         // Open MCP sessions end with the server, like SSE streams.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (weak, mut stop) = (Arc::downgrade(&state.inner), state.inner.shutdown.clone());

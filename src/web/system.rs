@@ -146,7 +146,7 @@ fn ops_metrics(l: &crate::jobs::Local) -> String {
             d.total_bytes.to_string(),
         );
     }
-    if let Ok(oldest) = crate::alerts::probe::oldest_queued(&l.queue.dir(Dir::Queued)) {
+    if let Ok(oldest) = l.queue.oldest_queued_age() {
         gauge(
             "ctl_queue_oldest_job_age_seconds",
             "How long the longest-waiting queued job has waited (0 when none waits).",
@@ -237,6 +237,6 @@ pub async fn stats(
     let since = q.days.and_then(|d| {
         jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(i64::from(d) * 24)).ok()
     });
-    let rows = state.blocking(move |l| Ok(l.store.stats_by_model_day(since)?)).await?;
+    let rows = state.blocking(move |l| Ok(crate::stats::by_model_day(&l.store.usage_rows(since)?))).await?;
     Ok(Json(Stats { rows }))
 }

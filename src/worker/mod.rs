@@ -12,22 +12,19 @@ mod tools;
 
 pub use tools::{Limits as ToolLimits, ToolHost};
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use notify::Watcher;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
-use crate::api::Job;
-use crate::events::Spares;
+use crate::backend::WorkerLease;
 use crate::jobs::Local;
 use crate::provider::{self, Provider, ProviderError};
-use crate::queue::{Claim, Dir, WorkerLease};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -42,10 +39,9 @@ pub enum WorkerError {
 /// Everything a running job needs, shared by the worker's tasks.
 pub(crate) struct Shared {
     pub local: Local,
-    /// Empty files that become event logs (dropped, and removed, before
-    /// the lease lets the worker's other files go).
-    pub spares: Spares,
-    pub lease: WorkerLease,
+    /// This worker's lease on the queue: its claims and the writes only a
+    /// lease holder may make.
+    pub lease: Arc<dyn WorkerLease>,
     providers: HashMap<String, Result<Arc<dyn Provider>, ProviderError>>,
     /// The tools jobs may call; `None` when they could not be loaded.
     pub tools: Option<Arc<dyn ToolHost>>,
@@ -76,25 +72,16 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Takes a worker lock in the data directory and builds the providers.
+    /// Joins the queue as a worker (a lease) and builds the providers.
     pub fn new(local: Local, concurrency: Option<usize>) -> Result<Self, WorkerError> {
-        let lease = WorkerLease::acquire(&local.home.workers_dir()).map_err(|e| {
-            WorkerError::Start(format!(
-                "cannot take a worker lock in {}: {e}",
-                local.home.workers_dir().display()
-            ))
-        })?;
+        let concurrency = concurrency.unwrap_or(local.config.worker.concurrency).max(1);
+        let lease = local.queue.join(concurrency).map_err(|e| WorkerError::Start(e.to_string()))?;
         let providers = local
             .config
             .providers
             .iter()
             .map(|(name, cfg)| (name.clone(), provider::build(name, cfg)))
             .collect();
-        let concurrency = concurrency.unwrap_or(local.config.worker.concurrency).max(1);
-        let spares_dir = local.home.workers_dir().join(format!("{}.spares", lease.id()));
-        let spares = Spares::new(spares_dir, concurrency + 1).map_err(|e| {
-            WorkerError::Start(format!("cannot make {}.spares in the workers directory: {e}", lease.id()))
-        })?;
         let mut servers = crate::mcp::Servers::default();
         let tools = match crate::rag::tool::toolbox(&local.config, local.home.root()) {
             Ok(toolbox) => {
@@ -109,7 +96,7 @@ impl Worker {
         };
         let windows = budget::Windows::default();
         Ok(Self {
-            shared: Arc::new(Shared { local, spares, lease, providers, tools, servers, windows }),
+            shared: Arc::new(Shared { local, lease, providers, tools, servers, windows }),
             concurrency,
         })
     }
@@ -128,11 +115,11 @@ impl Worker {
         let claimer = Arc::new(Claimer {
             shared: shared.clone(),
             sem: Arc::new(Semaphore::new(self.concurrency)),
-            picker: Mutex::new(Picker::default()),
+            queue_empty: Mutex::new(false),
             stopping: AtomicBool::new(false),
             ready: ready_tx,
         });
-        let _watcher = watch_queue(&shared.local.queue.dir(Dir::Queued), wake.clone(), claimer.clone());
+        let _watcher = watch_queue(&shared, wake.clone(), claimer.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let spawn = |tasks: &mut JoinSet<()>, (job, permit): Ready| {
@@ -197,7 +184,7 @@ impl Worker {
 
         // No new claims; a claim the watcher has under way is finished and run.
         claimer.stopping.store(true, Ordering::SeqCst);
-        drop(claimer.picker.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(claimer.queue_empty.lock().unwrap_or_else(PoisonError::into_inner));
         while let Ok(ready) = ready_rx.try_recv() {
             spawn(&mut tasks, ready);
         }
@@ -227,7 +214,10 @@ type Ready = (run::Prepared, OwnedSemaphorePermit);
 struct Claimer {
     shared: Arc<Shared>,
     sem: Arc<Semaphore>,
-    picker: Mutex<Picker>,
+    /// The last look found the queue empty (or took its only job) and every
+    /// job seen landing since was claimed at once. Held while claiming, so
+    /// claims happen one at a time.
+    queue_empty: Mutex<bool>,
     stopping: AtomicBool,
     /// Jobs the watcher claimed, for the main loop to run.
     ready: mpsc::UnboundedSender<Ready>,
@@ -240,12 +230,14 @@ impl Claimer {
             return None;
         }
         let permit = self.sem.clone().try_acquire_owned().ok()?;
-        let next = self.picker.lock().unwrap_or_else(PoisonError::into_inner).claim_and_prepare(&self.shared);
+        let mut queue_empty = self.queue_empty.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = claim_and_prepare(&self.shared, &mut queue_empty);
+        drop(queue_empty);
         match next {
             Ok(Some(job)) => Some((job, permit)),
             Ok(None) => {
-                // Nothing waiting: a moment to make spare logs for the next jobs.
-                self.shared.spares.fill();
+                // Nothing waiting: a moment to get ready for the next jobs.
+                self.shared.lease.idle();
                 None
             }
             Err(e) => {
@@ -263,16 +255,16 @@ impl Claimer {
         if self.stopping.load(Ordering::SeqCst) {
             return false;
         }
-        let mut picker = self.picker.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut queue_empty = self.queue_empty.lock().unwrap_or_else(PoisonError::into_inner);
         let Ok(permit) = self.sem.clone().try_acquire_owned() else {
             // It waits: the next claim must look at the whole queue.
-            picker.queue_empty = false;
+            *queue_empty = false;
             return false;
         };
-        if !picker.queue_empty || self.stopping.load(Ordering::SeqCst) {
+        if !*queue_empty || self.stopping.load(Ordering::SeqCst) {
             return false;
         }
-        let job = match claim_one(&self.shared, id) {
+        let job = match self.shared.lease.claim(id) {
             Ok(Some(job)) => job,
             Ok(None) => return false,
             Err(e) => {
@@ -295,17 +287,11 @@ async fn drain(tasks: &mut JoinSet<()>) {
     }
 }
 
-/// Requeues dead workers' jobs and quarantines garbage; logs, never fails.
+/// Keeps the lease alive, requeues dead workers' jobs and quarantines
+/// garbage; logs, never fails.
 async fn recover(shared: &Arc<Shared>) {
     let s = shared.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let q = &s.local.queue;
-        for name in q.stray_files()? {
-            q.quarantine(Dir::Queued, &name, "not a job file name (<ULID>.json)")?;
-        }
-        q.recover()
-    })
-    .await;
+    let result = tokio::task::spawn_blocking(move || s.lease.maintain()).await;
     match result {
         Ok(Ok(ids)) if !ids.is_empty() => {
             tracing::warn!(count = ids.len(), "requeued jobs of dead workers");
@@ -316,113 +302,37 @@ async fn recover(shared: &Arc<Shared>) {
     }
 }
 
-/// Picks the next job: highest priority first, then oldest id. Priorities
-/// are read from each job file once and remembered; a job waiting alone is
-/// not read for its priority at all (only once, when claimed).
-#[derive(Default)]
-struct Picker {
-    priorities: HashMap<String, i32>,
-    /// The last look found the queue empty (or took its only job) and every
-    /// job seen landing since was claimed at once.
-    queue_empty: bool,
-}
-
-impl Picker {
-    /// Claims the next job and prepares it to run ([`run::prepare`]).
-    fn claim_and_prepare(
-        &mut self,
-        shared: &Shared,
-    ) -> Result<Option<run::Prepared>, crate::queue::QueueError> {
-        loop {
-            let Some(job) = self.claim_next(shared)? else {
-                return Ok(None);
-            };
-            if let Some(prepared) = run::prepare(shared, job) {
-                return Ok(Some(prepared));
-            }
-        }
-    }
-
-    fn claim_next(&mut self, shared: &Shared) -> Result<Option<Job>, crate::queue::QueueError> {
-        let q = &shared.local.queue;
-        let ids = q.list(Dir::Queued)?;
-        self.queue_empty = ids.len() <= 1;
-        if ids.is_empty() {
-            self.priorities.clear();
+/// Claims the next job (highest priority first, then oldest) and prepares
+/// it to run ([`run::prepare`]).
+fn claim_and_prepare(
+    shared: &Shared,
+    queue_empty: &mut bool,
+) -> Result<Option<run::Prepared>, crate::queue::QueueError> {
+    loop {
+        let claimed = shared.lease.claim_next()?;
+        *queue_empty = claimed.alone;
+        let Some(job) = claimed.job else {
             return Ok(None);
-        }
-        if let [id] = ids.as_slice() {
-            // One job waiting: no order to find, so its file is read once,
-            // when claimed.
-            self.priorities.clear();
-            return claim_one(shared, id);
-        }
-        let present: std::collections::HashSet<&String> = ids.iter().collect();
-        self.priorities.retain(|id, _| present.contains(id));
-        let mut order = BTreeSet::new();
-        for id in &ids {
-            let prio = *self
-                .priorities
-                .entry(id.clone())
-                .or_insert_with(|| q.read(Dir::Queued, id).map_or(0, |j| j.priority));
-            order.insert((std::cmp::Reverse(prio), id.clone()));
-        }
-        for (_, id) in order {
-            self.priorities.remove(&id);
-            if let Some(job) = claim_one(shared, &id)? {
-                return Ok(Some(job));
-            }
-        }
-        Ok(None)
-    }
-}
-
-/// Tries to claim one queued job; `None` when another worker took it or it
-/// was garbage (now in `_corrupt`).
-fn claim_one(shared: &Shared, id: &str) -> Result<Option<Job>, crate::queue::QueueError> {
-    match shared.local.queue.claim(id, &shared.lease)? {
-        Claim::Won(job) => Ok(Some(*job)),
-        Claim::Lost => Ok(None),
-        Claim::Corrupt(reason) => {
-            tracing::warn!(%id, %reason, "moved unreadable job to _corrupt");
-            Ok(None)
+        };
+        if let Some(prepared) = run::prepare(shared, job) {
+            return Ok(Some(prepared));
         }
     }
 }
 
-/// Watches `_queue`: a job file that lands while the worker is idle is
-/// claimed on the watcher's thread ([`Claimer::claim_landed`]); anything
-/// else wakes the main loop. Without inotify the periodic rescan still finds
+/// Watches the queue: a job that lands while the worker is idle is claimed
+/// on the watcher's thread ([`Claimer::claim_landed`]); anything else
+/// wakes the main loop. Without a watch the periodic rescan still finds
 /// jobs, only later.
 fn watch_queue(
-    dir: &std::path::Path,
+    shared: &Shared,
     wake: Arc<Notify>,
     claimer: Arc<Claimer>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::EventKind;
-    use notify::event::{ModifyKind, RenameMode};
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let Ok(ev) = res else { return };
-        let landed = match ev.kind {
-            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => ev
-                .paths
-                .first()
-                .and_then(|p| p.file_name())
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".json"))
-                .filter(|id| crate::queue::valid_id(id)),
-            EventKind::Modify(_) | EventKind::Other | EventKind::Any => None,
-            _ => return,
-        };
+) -> Option<Box<dyn std::any::Any + Send>> {
+    shared.lease.watch(Arc::new(move |landed: Option<&str>| {
         if landed.is_some_and(|id| claimer.claim_landed(id)) {
             return;
         }
         wake.notify_one();
-    })
-    .map_err(|e| tracing::warn!("no filesystem notifications, polling only: {e}"))
-    .ok()?;
-    w.watch(dir, notify::RecursiveMode::NonRecursive)
-        .map_err(|e| tracing::warn!("cannot watch {}: {e}", dir.display()))
-        .ok()?;
-    Some(w)
+    }))
 }

@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use super::Shared;
 use crate::api::{EventBody, Job, RagMode, RetrievedSource};
-use crate::events::{self, EventWriter};
 use crate::provider::ProviderError;
 use crate::rag::{self, Embedder, Mode, QueryOptions, RagError, Reader};
 
@@ -15,13 +14,12 @@ use crate::rag::{self, Embedder, Mode, QueryOptions, RagError, Reader};
 pub(super) async fn sources_for(
     shared: &Shared,
     job: &Job,
-    writer: &mut EventWriter,
+    writer: &mut dyn crate::backend::EventSink,
 ) -> Result<Vec<RetrievedSource>, ProviderError> {
     let Some(spec) = &job.rag else { return Ok(Vec::new()) };
-    let log = shared.local.home.events_path(&job.id);
     let earlier = match &spec.sources {
         Some(s) => Some(s.clone()),
-        None => tokio::task::block_in_place(|| events::read_all(&log))
+        None => tokio::task::block_in_place(|| shared.local.events.read_all(&job.id))
             .unwrap_or_default()
             .into_iter()
             .rev()

@@ -12,7 +12,8 @@ use super::Shared;
 use super::budget::{Budget, Part};
 use super::tools::{JobTools, Limits as ToolLimits, RoundEnd};
 use crate::api::{EventBody, Job, JobState, Message, Role, ToolCall, Usage};
-use crate::events::{self, EventWriter, Summary};
+use crate::backend::EventSink;
+use crate::events::Summary;
 use crate::jobs::view_of;
 use crate::provider::{ChatEvent, ChatRequest, ProviderError};
 use crate::queue::Dir;
@@ -39,7 +40,7 @@ pub(super) const CANCEL_POLL: Duration = Duration::from_millis(200);
 /// A claimed job with its log open, as [`prepare`] left it.
 pub(super) struct Prepared {
     job: Job,
-    writer: EventWriter,
+    writer: Box<dyn EventSink>,
     summary: Summary,
     /// The attempt whose `started` event [`prepare`] wrote, if it did.
     started: Option<u32>,
@@ -57,12 +58,11 @@ pub(super) fn prepare(shared: &Shared, job: Job) -> Option<Prepared> {
     let id = job.id.clone();
     let span = crate::telemetry::job_span(&job);
     let _claim = tracing::info_span!(parent: &span, "claim", job.id = %id).entered();
-    let log_path = shared.local.home.events_path(&id);
     // A new log holds just the implied `queued` event: nothing to read back.
-    let opened = EventWriter::open_job(&log_path, &id, Some(&shared.spares)).and_then(|(mut w, implied)| {
+    let opened = shared.lease.open_log(&id).and_then(|(mut w, implied)| {
         let summary = match implied {
             Some(ev) => Summary::from_events(&[ev]),
-            None => Summary::from_events(&events::read_all(&log_path)?),
+            None => Summary::from_events(&shared.local.events.read_all(&id)?),
         };
         if summary.started_at.is_some() {
             // An earlier worker ran it and may have died before it made
@@ -82,7 +82,7 @@ pub(super) fn prepare(shared: &Shared, job: Job) -> Option<Prepared> {
     let mut started = None;
     if summary.terminal.is_none() && summary.attempts < max_attempts(shared, &job) {
         let attempt = summary.attempts + 1;
-        if !start_attempt(shared, &job, &mut writer, attempt) {
+        if !start_attempt(shared, &job, writer.as_mut(), attempt) {
             return None;
         }
         started = Some(attempt);
@@ -96,7 +96,7 @@ fn max_attempts(shared: &Shared, job: &Job) -> u32 {
 
 /// Writes an attempt's `started` event. False (with the job released for
 /// recovery) when the log refuses it.
-fn start_attempt(shared: &Shared, job: &Job, writer: &mut EventWriter, attempt: u32) -> bool {
+fn start_attempt(shared: &Shared, job: &Job, writer: &mut dyn EventSink, attempt: u32) -> bool {
     let started =
         EventBody::Started { attempt, worker: shared.lease.id().to_owned(), model: job.model.clone() };
     if let Err(e) = writer.append(started) {
@@ -124,7 +124,7 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
             shared.lease.release(&id);
             return;
         }
-        finish(shared, &job, state, &summary).await;
+        finish(shared, &job, writer.as_mut(), state, &summary).await;
         return;
     }
 
@@ -139,10 +139,10 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
             if used >= max {
                 let why = last_error.take().unwrap_or_else(|| "its worker died during each attempt".into());
                 let error = format!("gave up after {used} attempts: {why}");
-                end(shared, &job, &mut writer, EventBody::Failed { error }).await;
+                end(shared, &job, writer.as_mut(), EventBody::Failed { error }).await;
                 return;
             }
-            if !start_attempt(shared, &job, &mut writer, used + 1) {
+            if !start_attempt(shared, &job, writer.as_mut(), used + 1) {
                 return;
             }
             used + 1
@@ -152,8 +152,10 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
 
         let attempt_span = tracing::info_span!("attempt", attempt);
         // The provider's host-wide limits: wait for a slot, then run with it.
-        let outcome = match wait_for_slot(shared, &job, &mut writer, attempt, &mut stop).await {
-            Ok(_slot) => attempt_once(shared, &job, &mut writer, &mut stop).instrument(attempt_span).await,
+        let outcome = match wait_for_slot(shared, &job, writer.as_mut(), attempt, &mut stop).await {
+            Ok(_slot) => {
+                attempt_once(shared, &job, writer.as_mut(), &mut stop).instrument(attempt_span).await
+            }
             Err(outcome) => outcome,
         };
         match outcome {
@@ -164,21 +166,21 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
                     continue;
                 }
                 pause_point(shared, "before_done", &id).await;
-                end(shared, &job, &mut writer, EventBody::Done { finish_reason, tool_calls }).await;
+                end(shared, &job, writer.as_mut(), EventBody::Done { finish_reason, tool_calls }).await;
                 return;
             }
             Outcome::Cancelled => {
                 end(
                     shared,
                     &job,
-                    &mut writer,
+                    writer.as_mut(),
                     EventBody::Cancelled { reason: Some("cancelled while running".into()) },
                 )
                 .await;
                 return;
             }
             Outcome::Interrupted => {
-                hand_back(shared, &job, &mut writer, attempt - 1);
+                hand_back(shared, &job, writer.as_mut(), attempt - 1);
                 return;
             }
             Outcome::Failed(err) if err.is_transient() && attempt < max => {
@@ -195,14 +197,14 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
                         end(
                             shared,
                             &job,
-                            &mut writer,
+                            writer.as_mut(),
                             EventBody::Cancelled { reason: Some("cancelled".into()) },
                         )
                         .await;
                         return;
                     }
                     Some(_) => {
-                        hand_back(shared, &job, &mut writer, attempt);
+                        hand_back(shared, &job, writer.as_mut(), attempt);
                         return;
                     }
                     None => {}
@@ -214,7 +216,7 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
                 } else {
                     err.message
                 };
-                end(shared, &job, &mut writer, EventBody::Failed { error }).await;
+                end(shared, &job, writer.as_mut(), EventBody::Failed { error }).await;
                 return;
             }
         }
@@ -226,7 +228,7 @@ pub(super) async fn run_job(shared: &Shared, prepared: Prepared, mut stop: watch
 async fn attempt_once(
     shared: &Shared,
     job: &Job,
-    writer: &mut EventWriter,
+    writer: &mut dyn EventSink,
     stop: &mut watch::Receiver<bool>,
 ) -> Outcome {
     let (provider, model) = match shared.provider(&job.model) {
@@ -253,7 +255,7 @@ async fn attempt_once(
     let max_tokens = job.params.get("max_tokens").and_then(serde_json::Value::as_u64);
     let specs = tools.specs();
     let mut totals = Totals::new();
-    let queue = &shared.local.queue;
+    let queue = shared.local.queue.as_ref();
     let cancel = || queue.cancel_requested(&job.id);
     for round in 1.. {
         if let Err(e) = budget.fit(&mut messages, &parts, &specs, max_tokens).await {
@@ -348,10 +350,10 @@ async fn job_tools(shared: &Shared, job: &Job) -> Result<JobTools, ProviderError
         })?,
         None => job.tools.clone(),
     };
-    let home = &shared.local.home;
-    let mut earlier = events::read_all(&home.events_path(&job.id)).unwrap_or_default();
+    let events = &shared.local.events;
+    let mut earlier = events.read_all(&job.id).unwrap_or_default();
     if let Some(original) = &job.tool_results_from {
-        earlier.extend(events::read_all(&home.events_path(original)).unwrap_or_default());
+        earlier.extend(events.read_all(original).unwrap_or_default());
     }
     JobTools::new(shared.tools.clone(), job, &names, limits, &earlier)
 }
@@ -420,12 +422,12 @@ async fn stream_answer(
     job: &Job,
     provider: &dyn crate::provider::Provider,
     req: &ChatRequest,
-    writer: &mut EventWriter,
+    writer: &mut dyn EventSink,
     stop: &mut watch::Receiver<bool>,
     totals: &mut Totals,
 ) -> Result<Answer, Outcome> {
     let mut cancel_tick = tokio::time::interval(CANCEL_POLL);
-    let queue = &shared.local.queue;
+    let queue = shared.local.queue.as_ref();
 
     let mut stream = tokio::select! {
         r = provider.chat(req.clone()) => match r {
@@ -486,7 +488,7 @@ async fn stream_answer(
 async fn wait_for_slot(
     shared: &Shared,
     job: &Job,
-    writer: &mut EventWriter,
+    writer: &mut dyn EventSink,
     attempt: u32,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<crate::limits::Slot, Outcome> {
@@ -509,7 +511,7 @@ async fn wait_for_slot(
                 tracing::warn!(id = %job.id, "cannot write event log: {e}");
             }
         }) => r,
-        () = cancelled(&shared.local.queue, &job.id) => return Err(Outcome::Cancelled),
+        () = cancelled(shared.local.queue.as_ref(), &job.id) => return Err(Outcome::Cancelled),
         () = stopped(stop) => return Err(Outcome::Interrupted),
     };
     let slot =
@@ -561,7 +563,7 @@ pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Resolves once a cancel request for `id` appears.
-async fn cancelled(queue: &crate::queue::Queue, id: &str) {
+async fn cancelled(queue: &dyn crate::backend::JobQueue, id: &str) {
     let mut tick = tokio::time::interval(CANCEL_POLL);
     loop {
         tick.tick().await;
@@ -580,7 +582,7 @@ async fn wait_or_stop(
 ) -> Option<Outcome> {
     tokio::select! {
         () = tokio::time::sleep(delay) => None,
-        () = cancelled(&shared.local.queue, id) => Some(Outcome::Cancelled),
+        () = cancelled(shared.local.queue.as_ref(), id) => Some(Outcome::Cancelled),
         () = stopped(stop) => Some(Outcome::Interrupted),
     }
 }
@@ -593,17 +595,18 @@ fn backoff(cfg: &crate::config::WorkerConfig, attempt: u32) -> Duration {
 }
 
 /// Writes the terminal event durably, then records and moves the job.
-async fn end(shared: &Shared, job: &Job, writer: &mut EventWriter, body: EventBody) {
+async fn end(shared: &Shared, job: &Job, writer: &mut dyn EventSink, body: EventBody) {
     let state = body.terminal_state().unwrap_or(JobState::Failed);
-    let path = shared.local.home.events_path(&job.id);
     let result = tokio::task::block_in_place(|| -> Result<Summary, crate::events::EventError> {
         writer.append_durable(body)?;
         // The log's name must be durable too before the job file moves.
         writer.sync_dir()?;
-        Ok(Summary::from_events(&events::read_all(&path)?))
+        let mut events = shared.local.events.read_all(&job.id)?;
+        events.extend(writer.unflushed());
+        Ok(Summary::from_events(&events))
     });
     match result {
-        Ok(summary) => finish(shared, job, state, &summary).await,
+        Ok(summary) => finish(shared, job, writer, state, &summary).await,
         Err(e) => {
             // Nothing durable says the job ended, so it must not look ended.
             tracing::error!(id = %job.id, "cannot record the end of the job; leaving it for recovery: {e}");
@@ -614,26 +617,25 @@ async fn end(shared: &Shared, job: &Job, writer: &mut EventWriter, body: EventBo
 
 /// Records the finished job in the store and moves its file. Safe to
 /// repeat: the record is keyed by id and the move happens once.
-async fn finish(shared: &Shared, job: &Job, state: JobState, summary: &Summary) {
+async fn finish(shared: &Shared, job: &Job, writer: &mut dyn EventSink, state: JobState, summary: &Summary) {
     let local = &shared.local;
     let view = view_of(job, state, summary);
     pause_point(shared, "before_finish", &job.id).await;
     let to = if state == JobState::Completed { Dir::Completed } else { Dir::Failed };
-    let result = tokio::task::block_in_place(|| -> Result<(), String> {
-        local.store.record(&view).map_err(|e| e.to_string())?;
-        if let (JobState::Completed, Some(session)) = (state, &job.session_id) {
-            // Keyed by (job, role): a finish repeated after a crash adds one answer.
-            let answer = ChatMessage {
-                id: crate::queue::new_id(),
-                session_id: session.clone(),
-                role: Role::Assistant,
-                content: view.output.clone(),
-                job_id: Some(job.id.clone()),
-                created_at: jiff::Timestamp::now(),
-            };
-            local.store.add_message(&answer).map_err(|e| e.to_string())?;
-        }
-        local.queue.finish(&job.id, to).map_err(|e| e.to_string())
+    // Keyed by (job, role): a finish repeated after a crash adds one answer.
+    let answer = match (state, &job.session_id) {
+        (JobState::Completed, Some(session)) => Some(ChatMessage {
+            id: crate::queue::new_id(),
+            session_id: session.clone(),
+            role: Role::Assistant,
+            content: view.output.clone(),
+            job_id: Some(job.id.clone()),
+            created_at: jiff::Timestamp::now(),
+        }),
+        _ => None,
+    };
+    let result = tokio::task::block_in_place(|| {
+        shared.lease.finish(&job.id, to, writer, &view, answer.as_ref()).map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => tracing::info!(id = %job.id, %state, attempts = view.attempts, "job finished"),
@@ -646,11 +648,11 @@ async fn finish(shared: &Shared, job: &Job, state: JobState, summary: &Summary) 
 }
 
 /// Gives a job back to the queue (shutdown). `attempts` is what it used.
-fn hand_back(shared: &Shared, job: &Job, writer: &mut EventWriter, attempts: u32) {
+fn hand_back(shared: &Shared, job: &Job, writer: &mut dyn EventSink, attempts: u32) {
     let reason = Some("worker shut down; waiting for another".to_owned());
     let result = tokio::task::block_in_place(|| {
         writer.append(EventBody::Queued { attempts, reason }).map_err(|e| e.to_string())?;
-        shared.local.queue.requeue(&job.id).map_err(|e| e.to_string())
+        shared.lease.requeue(&job.id).map_err(|e| e.to_string())
     });
     if let Err(e) = result {
         tracing::error!(id = %job.id, "cannot requeue the job; recovery will: {e}");

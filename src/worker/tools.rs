@@ -23,7 +23,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::api::{Event, EventBody, Job, Message, Role, ToolCall};
-use crate::events::EventWriter;
+use crate::backend::EventSink;
 use crate::provider::{ProviderError, ToolChoice, ToolSpec};
 use crate::tools::{ToolError, ToolInfo, ToolOutput};
 
@@ -47,7 +47,7 @@ pub trait ToolHost: Send + Sync {
 /// The built-in tools, each call recorded in the store as the job's.
 pub struct Builtin {
     pub toolbox: crate::tools::Toolbox,
-    pub store: crate::store::Store,
+    pub store: std::sync::Arc<dyn crate::backend::Records>,
 }
 
 impl ToolHost for Builtin {
@@ -244,7 +244,7 @@ impl JobTools {
         &mut self,
         round: u32,
         calls: &[ToolCall],
-        writer: &mut EventWriter,
+        writer: &mut dyn EventSink,
         cancel: &(dyn Fn() -> bool + Sync),
         stop: &mut watch::Receiver<bool>,
         announced: BoxFuture<'_, ()>,

@@ -4,6 +4,7 @@
 mod alerts;
 mod api;
 mod cli;
+mod conformance;
 mod crash;
 mod e2e;
 mod faults;
@@ -14,6 +15,7 @@ mod helper;
 mod limits;
 mod mcp;
 mod mcp_servers;
+mod pg;
 mod provenance;
 mod rag;
 mod search;

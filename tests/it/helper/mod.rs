@@ -5,6 +5,7 @@ pub mod http;
 pub mod llm;
 pub mod mcp;
 pub mod otlp;
+pub mod pg;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
