@@ -75,6 +75,23 @@ impl Source {
         }
     }
 
+    /// The wire form jobs and the API use, numbered `n`.
+    pub fn into_wire(self, n: u32) -> crate::api::RetrievedSource {
+        crate::api::RetrievedSource {
+            n,
+            path: self.path,
+            heading: self.heading,
+            line_start: self.line_start,
+            line_end: self.line_end,
+            hash: self.hash,
+            score: self.score,
+            lexical: self.lexical.map(|r| r.score),
+            vector: self.vector.map(|r| r.score),
+            graph: self.graph.map(|r| r.score),
+            text: self.text,
+        }
+    }
+
     /// The text on one line, cut to about `chars` characters.
     pub fn snippet(&self, chars: usize) -> String {
         let flat = self.text.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -13,6 +13,7 @@ mod jobs;
 mod mcp;
 mod ollama;
 mod openai;
+mod rag;
 mod sessions;
 mod skills;
 mod system;
@@ -130,6 +131,7 @@ impl AppState {
         (name = "sessions", description = "Chat sessions"),
         (name = "skills", description = "Agent Skills packages jobs can use"),
         (name = "tools", description = "Tools jobs and MCP clients can call"),
+        (name = "rag", description = "Retrieval over the markdown vaults"),
         (name = "system", description = "Health, metrics, models, stats"),
         (name = "auth", description = "Browser login"),
     )
@@ -168,6 +170,9 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(skills::list))
         .routes(routes!(skills::show))
         .routes(routes!(tools::list))
+        .routes(routes!(rag::query))
+        .routes(routes!(rag::status))
+        .route("/vault/{*path}", axum::routing::get(rag::note))
         .routes(routes!(sessions::create, sessions::list))
         .routes(routes!(sessions::show, sessions::delete, sessions::rename))
         .routes(routes!(sessions::send))

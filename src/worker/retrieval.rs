@@ -78,24 +78,7 @@ async fn search(
             .await
             .map_err(|e| ProviderError::transient(format!("retrieval task failed: {e}")))?
             .map_err(failed)?;
-    Ok(found.into_iter().enumerate().map(|(i, s)| to_wire(i as u32 + 1, s)).collect())
-}
-
-/// A retrieved chunk as jobs record it, numbered.
-pub fn to_wire(n: u32, s: rag::Source) -> RetrievedSource {
-    RetrievedSource {
-        n,
-        path: s.path,
-        heading: s.heading,
-        line_start: s.line_start,
-        line_end: s.line_end,
-        hash: s.hash,
-        score: s.score,
-        lexical: s.lexical.map(|r| r.score),
-        vector: s.vector.map(|r| r.score),
-        graph: s.graph.map(|r| r.score),
-        text: s.text,
-    }
+    Ok(found.into_iter().enumerate().map(|(i, s)| s.into_wire(i as u32 + 1)).collect())
 }
 
 /// The system message that hands the model its numbered sources.

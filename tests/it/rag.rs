@@ -417,3 +417,75 @@ fn rag_vault_search_uses_the_index_and_rag_query_cites() {
     let out = env.ok(&["tools", "call", "rag_query", "--arg", "query=zanzibar migration"]);
     assert!(out.contains("[1] Projects/Alpha.md#Goals:6-7"), "{out}");
 }
+
+/// A request to the server: (status, JSON body).
+fn call(url: &str, token: Option<&str>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        ctl::provider::install_crypto();
+        let client = reqwest::Client::new();
+        let mut req = match method {
+            "POST" => client.post(format!("{url}{path}")),
+            _ => client.get(format!("{url}{path}")),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn rag_api_queries_reports_status_and_reads_notes_confined_to_the_vault() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    reindex(&env);
+    let token = env.token("rag");
+    let server = env.serve();
+    let url = &server.url;
+
+    let (status, body) = call(
+        url,
+        Some(&token),
+        "POST",
+        "/api/v1/rag/query",
+        Some(serde_json::json!({"query": "zanzibar", "k": 3})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["vault"], "default");
+    let first = &body["sources"][0];
+    assert_eq!((first["n"].as_u64(), first["path"].as_str()), (Some(1), Some("Projects/Alpha.md")));
+    assert!(first["lexical"].as_f64().is_some() && first["vector"].as_f64().is_some(), "{first}");
+    let (status, _) = call(url, None, "POST", "/api/v1/rag/query", Some(serde_json::json!({"query": "x"})));
+    assert_eq!(status, 401);
+
+    let (status, body) = call(url, Some(&token), "GET", "/api/v1/rag/status", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["notes"].as_u64(), body["indexed"].as_bool()), (Some(6), Some(true)));
+
+    let (status, body) = call(url, Some(&token), "GET", "/api/v1/vault/Projects/Alpha.md", None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["text"].as_str().unwrap().contains("zanzibar"));
+    let (status, body) = call(
+        url,
+        Some(&token),
+        "GET",
+        "/api/v1/vault/%E6%97%A5%E6%9C%AC%E8%AA%9E%E3%83%8E%E3%83%BC%E3%83%88.md",
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    for escape in
+        ["/api/v1/vault/..%2Foutside.md", "/api/v1/vault/escape.md", "/api/v1/vault/%2Fetc%2Fpasswd"]
+    {
+        let (status, body) = call(url, Some(&token), "GET", escape, None);
+        assert_eq!(status, 400, "{escape}: {body}");
+        assert!(!body.to_string().contains("yeti"));
+    }
+    let (status, _) = call(url, Some(&token), "GET", "/api/v1/vault/missing.md", None);
+    assert_eq!(status, 404);
+}

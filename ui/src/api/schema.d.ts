@@ -244,6 +244,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rag/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `POST /rag/query`: search a vault's index (lexical, vector, graph, fused). */
+        post: operations["rag_query"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rag/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `GET /rag/status`: a vault's index (notes, chunks, model, last reindex)
+         *     and the files changed on disk since.
+         */
+        get: operations["rag_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sessions": {
         parameters: {
             query?: never;
@@ -777,6 +814,24 @@ export interface components {
          * @enum {string}
          */
         RagMode: "augment" | "context-only";
+        /** @description What retrieval found, numbered, with each index's score. */
+        RagQueryReply: {
+            sources: components["schemas"]["RetrievedSource"][];
+            vault: string;
+        };
+        /** @description A retrieval request. */
+        RagQueryRequest: {
+            /**
+             * Format: int32
+             * @description Results at most (default 10, at most 50).
+             */
+            k?: number | null;
+            /** @description `hybrid` (default), `lexical`, `vector` or `graph`. */
+            mode?: string | null;
+            query: string;
+            /** @description The vault (default: the only or the default one). */
+            vault?: string | null;
+        };
         /** @description A job's request for retrieval. */
         RagRequest: {
             /**
@@ -1831,6 +1886,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProviderModels"][];
+                };
+            };
+            /** @description missing, invalid or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rag_query: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RagQueryRequest"];
+            };
+        };
+        responses: {
+            /** @description the sources found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RagQueryReply"];
+                };
+            };
+            /** @description no such vault, no index yet, or an empty query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing, invalid or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown or ill-typed fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the embedding server failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rag_status: {
+        parameters: {
+            query?: {
+                /** @description The vault (default: the only or the default one). */
+                vault?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the index's state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
+            /** @description no such vault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description missing, invalid or revoked credentials */
