@@ -384,8 +384,19 @@ impl Local {
     /// A finished job's record with the sources its log holds (the record
     /// keeps none).
     fn with_sources(&self, mut view: JobView) -> JobView {
-        if view.sources.is_empty() {
-            view.sources = last_sources(self.events.as_ref(), &view.id).unwrap_or_default();
+        if view.sources.is_empty() || view.vault.is_none() {
+            let found = self.events.read_all(&view.id).ok().and_then(|events| {
+                events.into_iter().rev().find_map(|e| match e.body {
+                    EventBody::Retrieval { vault, sources, .. } => Some((vault, sources)),
+                    _ => None,
+                })
+            });
+            if let Some((vault, sources)) = found {
+                if view.sources.is_empty() {
+                    view.sources = sources;
+                }
+                view.vault.get_or_insert(vault);
+            }
         }
         view
     }
@@ -631,6 +642,7 @@ pub fn view_of(job: &Job, state: JobState, summary: &Summary) -> JobView {
         tool_stats: summary.tools.clone(),
         client: job.client.clone(),
         sources: summary.sources.clone(),
+        vault: job.rag.as_ref().map(|r| r.vault.clone()),
     }
 }
 

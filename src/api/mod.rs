@@ -557,6 +557,9 @@ pub struct JobView {
     /// The sources retrieval gave the latest attempt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<RetrievedSource>,
+    /// The vault those sources come from (a job with retrieval only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<String>,
 }
 
 /// How a job used tools in its latest attempt.

@@ -268,6 +268,7 @@ fn row_to_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
     let params_json: String = r.get(19)?;
     Ok(JobView {
         sources: Vec::new(),
+        vault: None,
         id: r.get(0)?,
         state: JobState::parse(&state).unwrap_or(JobState::Failed),
         model: r.get(2)?,

@@ -24,6 +24,7 @@ fn job(
 ) -> JobView {
     JobView {
         sources: Vec::new(),
+        vault: None,
         id: id.into(),
         state,
         model: model.into(),

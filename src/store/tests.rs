@@ -3,6 +3,7 @@ use super::*;
 fn view(id: &str, state: JobState) -> JobView {
     JobView {
         sources: Vec::new(),
+        vault: None,
         id: id.into(),
         state,
         model: "local:tiny".into(),

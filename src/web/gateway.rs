@@ -301,6 +301,7 @@ pub(super) async fn embed(
             user: None,
         }),
         sources: Vec::new(),
+        vault: None,
     };
     state.blocking(move |l| Ok(l.store.record(&view)?)).await?;
     Ok(Embedded { vectors, prompt_tokens })

@@ -164,6 +164,10 @@ pub struct SendBody {
     /// choice per round (`vault_read,none`: read, then answer in text).
     #[schema(min_length = 1)]
     tool_choice: Option<String>,
+    /// Answer from a markdown vault: the worker retrieves sources for this
+    /// message (by default, from the message's own text) and numbers them.
+    #[serde(default)]
+    rag: Option<crate::api::RagRequest>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -211,6 +215,7 @@ pub async fn send(
                 skills: body.skills,
                 tools: body.tools,
                 tool_choice: body.tool_choice,
+                rag: body.rag,
                 ..JobSpec::default()
             };
             let job = l.submit_with(spec, &catalog)?;

@@ -14,6 +14,7 @@ import { useOnline } from "./lib/offline";
 const JobPage = lazy(() => import("./pages/Job").then((m) => ({ default: m.JobPage })));
 const Queue = lazy(() => import("./pages/Queue").then((m) => ({ default: m.Queue })));
 const Stats = lazy(() => import("./pages/Stats").then((m) => ({ default: m.Stats })));
+const NotePage = lazy(() => import("./pages/Note").then((m) => ({ default: m.NotePage })));
 
 type Auth =
   | { kind: "checking" }
@@ -136,6 +137,7 @@ export function App() {
             {route.page === "job" && <JobPage id={route.id} />}
             {route.page === "queue" && <Queue />}
             {route.page === "stats" && <Stats />}
+            {route.page === "note" && <NotePage path={route.path} />}
             {route.page === "missing" && (
               <div className="empty">
                 Nothing lives at <code>{path}</code>. <a href="/" onClick={link("/")}>Back to chat</a>.

@@ -90,6 +90,7 @@ fn row_to_view(r: &Row) -> JobView {
         client: r.get::<_, Option<String>>(27).and_then(|c| serde_json::from_str(&c).ok()),
         // Read from the job's `retrieval` event by `Local::job`.
         sources: Vec::new(),
+        vault: None,
     }
 }
 

@@ -21,6 +21,7 @@ export type Usage = Schemas["Usage"];
 export type ToolInfo = Schemas["ToolInfo"];
 export type ToolStats = Schemas["ToolStats"];
 export type ClientInfo = Schemas["ClientInfo"];
+export type RetrievedSource = Schemas["RetrievedSource"];
 
 export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin ?? "",
@@ -79,4 +80,25 @@ export async function allJobs(signal?: AbortSignal): Promise<JobView[]> {
     if (!page.next) return out;
     before = page.next;
   }
+}
+
+/** A note of a vault, as `GET /vault/{path}` returns it. */
+export interface Note {
+  vault: string;
+  path: string;
+  text: string;
+}
+
+/** Reads a note (confined to its vault by the server). */
+export async function readNote(path: string, vault: string | undefined, signal?: AbortSignal): Promise<Note> {
+  const q = vault ? `?${new URLSearchParams({ vault }).toString()}` : "";
+  const url = `/api/v1/vault/${path.split("/").map(encodeURIComponent).join("/")}${q}`;
+  return ok(
+    globalThis
+      .fetch(url, { credentials: "same-origin", signal })
+      .then(async (response) => {
+        const body = (await response.json().catch(() => undefined)) as unknown;
+        return response.ok ? { data: body as Note, response } : { error: body, response };
+      }),
+  );
 }

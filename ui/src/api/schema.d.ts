@@ -776,6 +776,8 @@ export interface components {
             /** @description The tools the model could call. */
             tools?: string[];
             usage?: components["schemas"]["Usage"] | null;
+            /** @description The vault those sources come from (a job with retrieval only). */
+            vault?: string | null;
             worker?: string | null;
         };
         /** @description A tool's limits, applied by [`Toolbox::call`] around its handler. */
@@ -908,6 +910,7 @@ export interface components {
             /** @description `provider:model`; the configured default when absent. */
             model?: string | null;
             params?: Record<string, unknown>;
+            rag?: components["schemas"]["RagRequest"] | null;
             /** @description Skills to answer with, by name; their defaults apply unless set here. */
             skills?: string[];
             system?: string | null;

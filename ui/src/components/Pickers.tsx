@@ -121,3 +121,59 @@ export function ToolPicker({
     </details>
   );
 }
+
+/** Retrieval for the next message: on or off, which vault, and how the answer uses it. */
+export interface RagChoice {
+  on: boolean;
+  /** Empty: the configured default vault. */
+  vault: string;
+  mode: "augment" | "context-only";
+}
+
+export function RagPicker({
+  value,
+  onChange,
+  vaults,
+}: {
+  value: RagChoice;
+  onChange: (r: RagChoice) => void;
+  /** Vaults known to the server, for suggestions. */
+  vaults?: string[];
+}) {
+  const set = (patch: Partial<RagChoice>) => onChange({ ...value, ...patch });
+  return (
+    <details className="picker rag-picker">
+      <summary aria-label="retrieval">{value.on ? `RAG: ${value.vault || "default vault"}` : "RAG"}</summary>
+      <fieldset>
+        <legend className="sr-only">answer the next message from a vault</legend>
+        <label>
+          <input type="checkbox" checked={value.on} onChange={(e) => set({ on: e.target.checked })} />
+          <span>answer from the vault, with sources</span>
+        </label>
+        <label className="rag-field">
+          <span className="dim">vault</span>
+          <input
+            type="text"
+            aria-label="vault"
+            list="rag-vaults"
+            placeholder="default vault"
+            value={value.vault}
+            onChange={(e) => set({ vault: e.target.value.trim() })}
+          />
+          <datalist id="rag-vaults">
+            {(vaults ?? []).map((v) => (
+              <option key={v} value={v} />
+            ))}
+          </datalist>
+        </label>
+        <label className="rag-field">
+          <span className="dim">use</span>
+          <select aria-label="retrieval mode" value={value.mode} onChange={(e) => set({ mode: e.target.value as RagChoice["mode"] })}>
+            <option value="augment">sources and the model's knowledge</option>
+            <option value="context-only">only the sources</option>
+          </select>
+        </label>
+      </fieldset>
+    </details>
+  );
+}

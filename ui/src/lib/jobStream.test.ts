@@ -47,6 +47,25 @@ describe("the job reducer", () => {
     expect(l.finished).toBe(false);
   });
 
+  test("folds the retrieval step: its sources, numbered, until a new attempt starts", () => {
+    const source = (n: number, path: string) => ({ n, path, heading: "Setup > Install", line_start: 3, line_end: 9, hash: `h${n}`, score: 0.03 / n, text: "t" });
+    let l = run([
+      ev(0, "queued", { attempts: 0 }),
+      ev(1, "started", { attempt: 1, worker: "w", model: "m" }),
+      ev(2, "retrieval", { vault: "notes", query: "how to install", mode: "augment", sources: [source(1, "a.md"), source(2, "b/c.md")] }),
+      ev(3, "token", { text: "See [1]." }),
+    ]);
+    expect(l.retrieval).toMatchObject({ vault: "notes", query: "how to install", mode: "augment", reused: false });
+    expect(l.retrieval?.sources.map((s) => `${s.n} ${s.path}`)).toEqual(["1 a.md", "2 b/c.md"]);
+    expect(l.output).toBe("See [1].");
+    // A retry starts over: its own retrieval event (here reused) replaces the first.
+    l = reduce(l, { kind: "events", events: [ev(4, "queued", { attempts: 1 }), ev(5, "started", { attempt: 2, worker: "w", model: "m" })] });
+    expect(l.retrieval).toBeUndefined();
+    l = reduce(l, { kind: "event", event: ev(6, "retrieval", { vault: "notes", query: "how to install", mode: "context-only", sources: [source(1, "a.md")], reused: true }) });
+    expect(l.retrieval).toMatchObject({ mode: "context-only", reused: true });
+    expect(l.retrieval?.sources).toHaveLength(1);
+  });
+
   test("failed and cancelled jobs carry their reason", () => {
     expect(run([ev(0, "failed", { error: "401 from upstream" })])).toMatchObject({ state: "failed", error: "401 from upstream", finished: true });
     expect(run([ev(0, "cancelled", {})])).toMatchObject({ state: "cancelled", error: "cancelled", finished: true });

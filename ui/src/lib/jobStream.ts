@@ -4,7 +4,18 @@
 // dropped connection loses nothing; the reducer also ignores any event
 // whose seq it has already seen.
 import { useEffect, useReducer } from "react";
-import type { EventBody, JobEvent, JobState, Usage } from "../api/client";
+import type { EventBody, JobEvent, JobState, RetrievedSource, Usage } from "../api/client";
+
+/** What retrieval gave the current attempt, before its first token. */
+export interface Retrieval {
+  vault: string;
+  query: string;
+  mode: string;
+  /** Numbered as the prompt numbered them: the answer cites `[n]`. */
+  sources: RetrievedSource[];
+  /** Taken from an earlier attempt or the replayed job, not searched again. */
+  reused: boolean;
+}
 
 /**
  * One tool call of the current attempt, as far as the log tells.
@@ -59,6 +70,8 @@ export interface Live {
   /** Tool calls of the current attempt, in the order they were made. */
   tools: ToolActivity[];
   toolTotals: ToolTotals;
+  /** The sources of the current attempt, once its `retrieval` event came. */
+  retrieval?: Retrieval;
   /** The open round: when its first call came, and how many have no result yet. */
   toolRound?: { since: number; open: number };
   finished: boolean;
@@ -125,6 +138,16 @@ function apply(next: Live, e: JobEvent): void {
       next.tools = [];
       next.toolTotals = { calls: 0, errors: 0, durationMs: 0 };
       next.toolRound = undefined;
+      next.retrieval = undefined;
+      break;
+    case "retrieval":
+      next.retrieval = {
+        vault: e.data.vault,
+        query: e.data.query,
+        mode: e.data.mode,
+        sources: e.data.sources ?? [],
+        reused: e.data.reused ?? false,
+      };
       break;
     case "token":
       next.output += e.data.text;
@@ -220,7 +243,7 @@ export function parseSse(type: string, raw: string): JobEvent | null {
   }
 }
 
-const TYPES: EventBody["type"][] = ["queued", "started", "token", "tool_call", "tool_result", "usage", "done", "failed", "cancelled"];
+const TYPES: EventBody["type"][] = ["queued", "started", "retrieval", "token", "tool_call", "tool_result", "usage", "done", "failed", "cancelled"];
 
 /**
  * Opens the SSE stream of one job and feeds `onEvent` until the job ends.

@@ -1,4 +1,4 @@
-// A tiny history-API router: the app has five kinds of page, not enough to
+// A tiny history-API router: the app has six kinds of page, not enough to
 // pay for a routing library in the initial bundle.
 import { useSyncExternalStore } from "react";
 
@@ -33,6 +33,7 @@ export type Route =
   | { page: "job"; id: string }
   | { page: "queue" }
   | { page: "stats" }
+  | { page: "note"; path: string }
   | { page: "missing" };
 
 export function parseRoute(path: string): Route {
@@ -42,6 +43,7 @@ export function parseRoute(path: string): Route {
   if (head === "job" && arg && parts.length === 2) return { page: "job", id: arg };
   if (head === "queue" && parts.length === 1) return { page: "queue" };
   if (head === "stats" && parts.length === 1) return { page: "stats" };
+  if (head === "note" && parts.length >= 2) return { page: "note", path: parts.slice(1).join("/") };
   return { page: "missing" };
 }
 

@@ -6,7 +6,8 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { api, ok, type ChatMessage, type JobView, type SessionSummary } from "../api/client";
 import { DrawerButton, Pane, TopBarActions, useDrawer } from "../components/Layout";
 import { copyText, Markdown } from "../components/Markdown";
-import { ModelPicker, SkillPicker, ToolPicker } from "../components/Pickers";
+import { ModelPicker, RagPicker, SkillPicker, ToolPicker, type RagChoice } from "../components/Pickers";
+import { SourceList } from "../components/Sources";
 import { StateBadge } from "../components/StateBadge";
 import { AnswerWithTools, ToolCallList } from "../components/ToolCalls";
 import { useLoad, useModels, useSkills, useStored, useTools } from "../lib/data";
@@ -325,33 +326,50 @@ function Message({ m, live }: { m: ChatMessage; live?: Live }) {
           <Markdown text={m.content} />
         </>
       )}
+      {m.role === "assistant" &&
+        (live?.retrieval ? (
+          <SourceList sources={live.retrieval.sources} vault={live.retrieval.vault} reused={live.retrieval.reused} />
+        ) : (
+          m.job_id && <EarlierSources jobId={m.job_id} />
+        ))}
     </article>
   );
 }
 
-/** Tool use of finished jobs: it never changes, so it is fetched once a page load. */
-const toolStatsOf = new Map<string, Promise<JobView>>();
+/** Finished jobs (tool use, sources) never change, so each is fetched once a page load. */
+const finishedJobs = new Map<string, Promise<JobView>>();
 
-/**
- * An earlier answer's tool calls: one line that says how many, which opens
- * to the calls themselves (read from the job's log only then).
- */
-function EarlierToolCalls({ jobId }: { jobId: string }) {
+function useFinishedJob(jobId: string): JobView | undefined {
   const [job, setJob] = useState<JobView>();
-  const [open, setOpen] = useState(false);
   useEffect(() => {
     let gone = false;
-    let p = toolStatsOf.get(jobId);
+    let p = finishedJobs.get(jobId);
     if (!p) {
       p = ok(api.GET("/api/v1/jobs/{id}", { params: { path: { id: jobId } } }));
-      toolStatsOf.set(jobId, p);
-      p.catch(() => toolStatsOf.delete(jobId));
+      finishedJobs.set(jobId, p);
+      p.catch(() => finishedJobs.delete(jobId));
     }
     p.then((j) => !gone && setJob(j)).catch(() => {});
     return () => {
       gone = true;
     };
   }, [jobId]);
+  return job;
+}
+
+/** An earlier answer's sources, from its job's record. */
+function EarlierSources({ jobId }: { jobId: string }) {
+  const job = useFinishedJob(jobId);
+  return job?.sources?.length ? <SourceList sources={job.sources} vault={job.vault} /> : null;
+}
+
+/**
+ * An earlier answer's tool calls: one line that says how many, which opens
+ * to the calls themselves (read from the job's log only then).
+ */
+function EarlierToolCalls({ jobId }: { jobId: string }) {
+  const job = useFinishedJob(jobId);
+  const [open, setOpen] = useState(false);
   const stats = job?.tool_stats;
   if (!stats?.calls) return null;
   return (
@@ -412,6 +430,7 @@ function Streaming({ live, jobId }: { live: Live; jobId?: string }) {
         <p className="dim">waiting for a worker…</p>
       ) : null}
       {!live.finished && live.state === "active" && <span className="caret" aria-hidden="true" />}
+      {live.retrieval && <SourceList sources={live.retrieval.sources} vault={live.retrieval.vault} reused={live.retrieval.reused} />}
       {live.error && live.state !== "completed" && (
         <p className={live.state === "cancelled" ? "dim" : "error"} role="status">
           {live.state === "cancelled" ? "stopped" : `failed: ${live.error}`}
@@ -441,6 +460,7 @@ function Composer({
   const [toolChoice, setToolChoice] = useStored("tool_choice", "");
   const [temperature, setTemperature] = useStored("temperature", "");
   const [maxTokens, setMaxTokens] = useStored("max_tokens", "");
+  const [rag, setRag] = useStored<RagChoice>("rag", { on: false, vault: "", mode: "augment" });
   const [text, setText] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -483,6 +503,7 @@ function Composer({
             params,
             tools: useTools,
             tool_choice: choice ?? null,
+            rag: rag.on ? { vault: rag.vault || null, mode: rag.mode } : null,
           },
         }),
       );
@@ -535,6 +556,7 @@ function Composer({
               options · {model || "default model"}
               {chosen.length > 0 ? ` · ${chosen.length} skill${chosen.length === 1 ? "" : "s"}` : ""}
               {chosenTools.length > 0 ? ` · ${chosenTools.length} tool${chosenTools.length === 1 ? "" : "s"}` : ""}
+              {rag.on ? " · RAG" : ""}
             </span>
           </button>
         )}
@@ -542,6 +564,7 @@ function Composer({
           <ModelPicker providers={models.data} value={model} onChange={setModel} />
           <SkillPicker skills={skills.data} value={chosen} onChange={setChosen} />
           <ToolPicker tools={tools.data} value={chosenTools} onChange={setChosenTools} choice={toolChoice} onChoice={setToolChoice} />
+          <RagPicker value={rag} onChange={setRag} />
           <label className="param">
             temp
             <input type="number" min={0} max={2} step={0.1} value={temperature} onChange={(e) => setTemperature(e.target.value)} aria-label="temperature" />
@@ -630,7 +653,18 @@ function Inspector({ jobId, live }: { jobId?: string; live: Live }) {
                 </span>
               ))}
         </dd>
+        {(live.retrieval || j?.vault) && (
+          <>
+            <dt>retrieval</dt>
+            <dd data-testid="inspector-retrieval">
+              {live.retrieval ? `${live.retrieval.mode} from ${live.retrieval.vault}${live.retrieval.reused ? ", reused" : ""}` : `from ${j?.vault}`}
+            </dd>
+          </>
+        )}
       </dl>
+      {(live.retrieval?.sources.length || j?.sources?.length) ? (
+        <SourceList sources={live.retrieval?.sources ?? j?.sources ?? []} vault={live.retrieval?.vault ?? j?.vault} label="sources of this job" />
+      ) : null}
       {live.error && <p className={live.state === "failed" ? "error" : "dim"}>{live.error}</p>}
     </>
   );

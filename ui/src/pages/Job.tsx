@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { api, isFinished, ok, type JobEvent, type JobView, type SkillSnapshot } from "../api/client";
 import { DiffView } from "../components/Diff";
+import { SourceList, sourceLabel, score } from "../components/Sources";
 import { ModelPicker } from "../components/Pickers";
 import { StateBadge } from "../components/StateBadge";
 import { AnswerWithTools } from "../components/ToolCalls";
@@ -124,6 +125,16 @@ export function JobPage({ id }: { id: string }) {
             )}
           </dl>
           <Skills job={j} />
+          {(live.retrieval?.sources.length || j.sources?.length) ? (
+            <>
+              <h2>sources</h2>
+              <SourceList
+                sources={live.retrieval?.sources ?? j.sources ?? []}
+                vault={live.retrieval?.vault ?? j.vault}
+                reused={live.retrieval?.reused}
+              />
+            </>
+          ) : null}
         </section>
 
         <section aria-label="prompt" className="card prompt">
@@ -226,6 +237,18 @@ function Timeline({ events }: { events: JobEvent[] }) {
           const how = d.error ? `failed: ${d.error}` : [size(d.bytes), d.truncated ? "truncated" : "", d.reused ? "reused" : ""].filter(Boolean).join(", ");
           const more = d.error ? { label: "error", text: d.error, error: true } : d.result != null ? { label: "result", text: d.result } : undefined;
           out.push({ seq: e.seq, ts: e.ts, type: e.type, detail: `${d.tool} · ${ms(d.duration_ms)} · ${how}`, more });
+          continue;
+        }
+        case "retrieval": {
+          const d = e.data;
+          const found = (d.sources ?? []).map((s) => `[${s.n}] ${sourceLabel(s)}  ${score(s.score)}`).join("\n");
+          out.push({
+            seq: e.seq,
+            ts: e.ts,
+            type: e.type,
+            detail: `${d.mode} from ${d.vault} · ${d.sources.length} source${d.sources.length === 1 ? "" : "s"}${d.reused ? " · reused" : ""} · “${d.query}”`,
+            more: { label: "sources", text: found || "no source found" },
+          });
           continue;
         }
         case "usage": detail = `${e.data.prompt_tokens} prompt + ${e.data.completion_tokens} completion tokens`; break;
