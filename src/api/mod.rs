@@ -111,7 +111,7 @@ pub struct JobSpec {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RagMode {
-    /// Numbered sources in the prompt; the model cites them as [1], [2].
+    /// Numbered sources in the prompt; the model cites them as `[1]`, `[2]`.
     #[default]
     Augment,
     /// Answer only from the sources, and say when they do not hold it.

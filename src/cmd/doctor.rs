@@ -92,6 +92,13 @@ impl DoctorArgs {
             };
             add(&format!("provider {name}"), result);
         }
+        if config.tools.run_code.enabled {
+            let result = match crate::tools::sandbox::check(&config.tools.run_code).await {
+                Ok(()) => Ok("bubblewrap works: run_code is sandboxed".to_owned()),
+                Err(e) => Err(format!("{e} (run_code will refuse to run)")),
+            };
+            add("run_code sandbox", result);
+        }
         match crate::mcp::Servers::new(&config.mcp.servers) {
             Err(e) => add("MCP servers", Err(e)),
             Ok(servers) => {

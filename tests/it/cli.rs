@@ -105,6 +105,8 @@ fn doctor_reports_each_check() {
     assert!(text.contains("ok   provider local"), "{text}");
     // The built-in ollama provider is not running here.
     assert!(text.contains("FAIL provider ollama"), "{text}");
+    // bubblewrap is installed for the tests: run_code is sandboxed.
+    assert!(text.contains("ok   run_code sandbox"), "{text}");
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&env.run(&["doctor", "--json"]).stdout).unwrap();
     let local = json.as_array().unwrap().iter().find(|c| c["name"] == "provider local").unwrap();
