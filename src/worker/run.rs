@@ -652,6 +652,9 @@ fn hand_back(shared: &Shared, job: &Job, writer: &mut dyn EventSink, attempts: u
     let reason = Some("worker shut down; waiting for another".to_owned());
     let result = tokio::task::block_in_place(|| {
         writer.append(EventBody::Queued { attempts, reason }).map_err(|e| e.to_string())?;
+        // Written while the job is still held: a database backend refuses
+        // the holder's writes once the job is back in the queue.
+        writer.sync_dir().map_err(|e| e.to_string())?;
         shared.lease.requeue(&job.id).map_err(|e| e.to_string())
     });
     if let Err(e) = result {

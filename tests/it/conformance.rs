@@ -184,6 +184,8 @@ pub fn a_stale_workers_late_completion_is_refused(h: &impl Harness) {
     assert_eq!(local.queue.locate(&job.id), Some(Dir::Queued));
     assert_eq!(b.claim_next().unwrap().job.unwrap().id, job.id);
     let mut log = b.open_log(&job.id).unwrap().0;
+    // What B has written so far (a database backend buffers appends).
+    log.sync_dir().unwrap();
     let before = local.events.read_all(&job.id).unwrap();
 
     // A wakes up: its appends (where leases lapse) and its finish are refused.

@@ -204,13 +204,11 @@ impl PgSink {
             .map_err(eerr)
     }
 
-    fn push(&mut self, body: EventBody) -> (Event, bool) {
+    fn push(&mut self, body: EventBody) -> Event {
         let event = Event { seq: self.next_seq, ts: Timestamp::now(), body };
-        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = queued.is_empty();
-        queued.push(event.clone());
+        self.queued.lock().unwrap_or_else(PoisonError::into_inner).push(event.clone());
         self.next_seq += 1;
-        (event, first)
+        event
     }
 }
 
@@ -254,12 +252,12 @@ impl EventSink for PgSink {
             return Err(EventError::Backend(format!("the lease on job {} was lost", self.id)));
         }
         let terminal = body.terminal_state().is_some();
-        let (event, first) = self.push(body);
-        // The first event after a quiet moment (a `started`) goes out at
-        // once; the flusher batches the rest.
+        let event = self.push(body);
+        // An event after a quiet moment (a `started`, the first token) goes
+        // out at once; the flusher batches those that follow it closely.
         let quiet =
             self.pending.try_lock().is_ok_and(|p| p.last_flush.is_none_or(|t| t.elapsed() >= FLUSH_EVERY));
-        if terminal || (first && quiet) {
+        if terminal || quiet {
             self.flush_now(terminal)?;
         }
         Ok(event)
@@ -290,7 +288,7 @@ impl EventSink for PgSink {
             self.terminal = Some(event.clone());
             return Ok(event);
         }
-        let (event, _) = self.push(body);
+        let event = self.push(body);
         self.flush_now(true)?;
         Ok(event)
     }
