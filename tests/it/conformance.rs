@@ -190,7 +190,10 @@ pub fn a_stale_workers_late_completion_is_refused(h: &impl Harness) {
 
     // A wakes up: its appends (where leases lapse) and its finish are refused.
     {
-        assert!(stale_log.append(EventBody::Token { text: "late".into() }).is_err());
+        // A buffered append may be taken into the stale writer's own buffer
+        // (a database backend batches tokens); it is refused when written,
+        // and nothing of it reaches the log (checked below).
+        let _ = stale_log.append(EventBody::Token { text: "late".into() });
         assert!(stale_log.append_durable(EventBody::Cancelled { reason: None }).is_err());
     }
     let view = view_of(&job, JobState::Completed, &Summary::default());
