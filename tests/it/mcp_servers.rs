@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helper::{Env, llm, mcp};
+use crate::tool_jobs::{one, pinned, tool_results};
 
 /// `[mcp.servers.fx]`: the Python fixture server, passed one variable.
 fn fixture_server(extra: &str) -> String {
@@ -116,26 +117,6 @@ fn job_env(extra: &str) -> Env {
     std::fs::write(vault.join("notes/secret.md"), "# Secret\n\nThe launch code is 0000.\n").unwrap();
     env.configure(&format!("[rag]\nvault = \"{}\"\n\n{}", vault.display(), fixture_server(extra)));
     env
-}
-
-/// Schemas with one valid call each.
-fn pinned(schemas: &[(&str, Value)]) -> String {
-    let map: serde_json::Map<String, Value> = schemas
-        .iter()
-        .map(|(tool, props)| {
-            let required: Vec<&String> = props.as_object().unwrap().keys().collect();
-            ((*tool).to_owned(), json!({"type": "object", "properties": props, "required": required}))
-        })
-        .collect();
-    Value::Object(map).to_string()
-}
-
-fn one(value: &str) -> Value {
-    json!({"type": "string", "enum": [value]})
-}
-
-fn tool_results(env: &Env, id: &str) -> Vec<Value> {
-    env.events(id).into_iter().filter(|e| e["type"] == "tool_result").map(|e| e["data"].clone()).collect()
 }
 
 fn alive(pid: u32) -> bool {

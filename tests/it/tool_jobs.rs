@@ -33,7 +33,7 @@ fn tool_env(extra_config: &str) -> Env {
 }
 
 /// Schemas with one valid call each.
-fn pinned(schemas: &[(&str, Value)]) -> String {
+pub(crate) fn pinned(schemas: &[(&str, Value)]) -> String {
     let map: serde_json::Map<String, Value> = schemas
         .iter()
         .map(|(tool, props)| {
@@ -44,7 +44,7 @@ fn pinned(schemas: &[(&str, Value)]) -> String {
     Value::Object(map).to_string()
 }
 
-fn one(value: &str) -> Value {
+pub(crate) fn one(value: &str) -> Value {
     json!({"type": "string", "enum": [value]})
 }
 
@@ -59,7 +59,7 @@ fn types(env: &Env, id: &str) -> Vec<String> {
     env.events(id).iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
 }
 
-fn tool_results(env: &Env, id: &str) -> Vec<Value> {
+pub(crate) fn tool_results(env: &Env, id: &str) -> Vec<Value> {
     env.events(id).into_iter().filter(|e| e["type"] == "tool_result").map(|e| e["data"].clone()).collect()
 }
 
