@@ -10,12 +10,13 @@
 //! Environment: `CTL_BENCH_DIR` (where data directories go, default
 //! `target/bench/work`), `CTL_BENCH_OUT` (default `target/bench`),
 //! `CTL_BENCH_ONLY` (comma-separated sections: queue, pickup, append, ttft,
-//! gateway, fanout, up, recovery, tools, tracing, llm), `CTL_BENCH_WRAP` (a profiler command every
+//! gateway, fanout, up, pg, recovery, tools, tracing, llm), `CTL_BENCH_WRAP` (a profiler command every
 //! `ctl` process runs under), and `CTL_BENCH_LLM_URL` (+
 //! `CTL_BENCH_LLM_MODEL`, default `tiny`): an OpenAI-compatible server's
 //! `/v1` URL for the rows against a real model.
 
 mod append;
+mod pg;
 mod pickup;
 mod queue;
 mod recovery;
@@ -87,6 +88,10 @@ fn main() {
         section("tracing: pickup, ttft, idle_rss_mb with traces exported");
         let idle = Duration::from_secs(if quick { 10 } else { 60 });
         traced::bench(&mut report, &url, pickup_args, pick(20, 50), idle, (pickup_p50, ttft_p50));
+    }
+    if wanted("pg") {
+        section("pg_queue_ratio, pg_pickup_p50_ms");
+        pg::bench(&mut report, &url, pick(200, 1000), pick(50, 200));
     }
     if wanted("recovery") {
         section("recovery_10k_ms");
