@@ -153,6 +153,30 @@ pub struct RagConfig {
     pub context_tokens: usize,
     /// An optional reranker (`POST /v1/rerank`); off when unset.
     pub rerank: Option<RerankConfig>,
+    /// Where the vectors live: `embedded` (flat files beside the index) or
+    /// `qdrant` (the server at `CTL_QDRANT_URL`).
+    pub vectors: VectorBackend,
+    /// Where the note graph lives: `embedded` (tables of the index
+    /// database) or `neo4j` (the server at `CTL_NEO4J_URI`).
+    pub graph: GraphBackend,
+}
+
+/// `[rag] vectors`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorBackend {
+    #[default]
+    Embedded,
+    Qdrant,
+}
+
+/// `[rag] graph`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphBackend {
+    #[default]
+    Embedded,
+    Neo4j,
 }
 
 impl Default for RagConfig {
@@ -171,6 +195,8 @@ impl Default for RagConfig {
             embed_concurrency: 2,
             context_tokens: 3000,
             rerank: None,
+            vectors: VectorBackend::Embedded,
+            graph: GraphBackend::Embedded,
         }
     }
 }

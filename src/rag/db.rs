@@ -223,8 +223,9 @@ impl Db {
     }
 
     /// Applies a reindex: every changed note's rows, the deletes, and the
-    /// removal of chunks no note holds any more. One transaction.
-    pub fn commit(&self, c: &Commit) -> R<u64> {
+    /// removal of chunks no note holds any more (their hashes are
+    /// returned). One transaction.
+    pub fn commit(&self, c: &Commit) -> R<Vec<String>> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.wrap(e))?;
         let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> R<usize> {
             tx.prepare_cached(sql).and_then(|mut s| s.execute(p)).map_err(|e| self.wrap(e))
@@ -258,32 +259,7 @@ impl Db {
                     &[&u.path, &(ord as i64), &ch.hash, &ch.heading, &ch.line_start, &ch.line_end],
                 )?;
             }
-            let mut aliases: Vec<&str> = u.note.aliases.iter().map(String::as_str).collect();
-            if u.note.title.to_lowercase() != key {
-                aliases.push(&u.note.title);
-            }
-            for a in aliases {
-                run(
-                    "INSERT INTO aliases (path, alias, key) VALUES (?1, ?2, ?3)",
-                    &[&u.path, &a, &a.trim().to_lowercase()],
-                )?;
-            }
-            for t in &u.note.tags {
-                run("INSERT INTO tags (path, tag) VALUES (?1, ?2)", &[&u.path, t])?;
-            }
-            for h in &u.note.headings {
-                run(
-                    "INSERT INTO headings (path, level, text, line) VALUES (?1, ?2, ?3, ?4)",
-                    &[&u.path, &h.level, &h.text, &h.line],
-                )?;
-            }
-            for l in &u.note.links {
-                let key = if l.target.is_empty() { link_key(&u.path) } else { link_key(&l.target) };
-                run(
-                    "INSERT INTO links (src, target, target_key, heading, alias, embed, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    &[&u.path, &l.target, &key, &l.heading, &l.alias, &l.embed, &l.line],
-                )?;
-            }
+            graph_rows(&run, &u.path, &u.note)?;
         }
         run("DELETE FROM skipped", &[])?;
         for (path, mtime, size, reason) in &c.skipped {
@@ -298,9 +274,15 @@ impl Db {
                 &[path, mtime, &(*size as i64)],
             )?;
         }
-        let removed = if c.deletes.is_empty() && c.upserts.is_empty() {
-            0
+        let removed: Vec<String> = if c.deletes.is_empty() && c.upserts.is_empty() {
+            Vec::new()
         } else {
+            let gone: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT hash FROM chunks WHERE NOT EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = chunks.hash)",
+                )
+                .and_then(|mut s| s.query_map([], |r| r.get(0)).and_then(Iterator::collect))
+                .map_err(|e| self.wrap(e))?;
             run(
                 "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = c.hash))",
                 &[],
@@ -308,11 +290,48 @@ impl Db {
             run(
                 "DELETE FROM chunks WHERE NOT EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = chunks.hash)",
                 &[],
-            )?
+            )?;
+            gone
         };
         run("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_reindex', ?1)", &[&c.finished_at])?;
         tx.commit().map_err(|e| self.wrap(e))?;
-        Ok(removed as u64)
+        Ok(removed)
+    }
+
+    /// Writes notes' graph rows (and their `files` row's title and key)
+    /// outside a reindex: the [`super::graph::GraphStore`] seam. A note new
+    /// to the index gets a `files` row with no stat, so the next reindex
+    /// reads it.
+    pub fn apply_graph(&self, update: &super::graph::GraphUpdate<'_>) -> R<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.wrap(e))?;
+        let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> R<usize> {
+            tx.prepare_cached(sql).and_then(|mut s| s.execute(p)).map_err(|e| self.wrap(e))
+        };
+        let clear = |path: &str| -> R<()> {
+            for sql in [
+                "DELETE FROM aliases WHERE path = ?1",
+                "DELETE FROM tags WHERE path = ?1",
+                "DELETE FROM headings WHERE path = ?1",
+                "DELETE FROM links WHERE src = ?1",
+            ] {
+                run(sql, &[&path])?;
+            }
+            Ok(())
+        };
+        for path in update.deletes {
+            clear(path)?;
+            run("DELETE FROM files WHERE path = ?1", &[path])?;
+        }
+        for (path, note) in update.upserts {
+            clear(path)?;
+            run(
+                "INSERT INTO files (path, mtime_ns, size, content_hash, title, key) VALUES (?1, 0, 0, '', ?2, ?3) \
+                 ON CONFLICT(path) DO UPDATE SET title = excluded.title, key = excluded.key",
+                &[path, &note.title, &link_key(path)],
+            )?;
+            graph_rows(&run, path, note)?;
+        }
+        tx.commit().map_err(|e| self.wrap(e))
     }
 
     /// Counts of notes and live chunks.
@@ -470,6 +489,36 @@ impl Db {
             backlinks: self.neighbours(path)?.into_iter().map(|(p, _)| p).collect(),
         })
     }
+}
+
+/// A note's alias, tag, heading and link rows (its `files` row aside).
+/// Runs one statement with its parameters.
+type Run<'a> = &'a dyn Fn(&str, &[&dyn rusqlite::ToSql]) -> R<usize>;
+
+fn graph_rows(run: Run<'_>, path: &str, note: &Note) -> R<()> {
+    for a in super::graph::aliases(path, note) {
+        run(
+            "INSERT INTO aliases (path, alias, key) VALUES (?1, ?2, ?3)",
+            &[&path, &a, &a.trim().to_lowercase()],
+        )?;
+    }
+    for t in &note.tags {
+        run("INSERT INTO tags (path, tag) VALUES (?1, ?2)", &[&path, t])?;
+    }
+    for h in &note.headings {
+        run(
+            "INSERT INTO headings (path, level, text, line) VALUES (?1, ?2, ?3, ?4)",
+            &[&path, &h.level, &h.text, &h.line],
+        )?;
+    }
+    for l in &note.links {
+        let key = super::graph::target_key(path, &l.target);
+        run(
+            "INSERT INTO links (src, target, target_key, heading, alias, embed, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[&path, &l.target, &key, &l.heading, &l.alias, &l.embed, &l.line],
+        )?;
+    }
+    Ok(())
 }
 
 /// What the graph tables hold about one note.

@@ -13,9 +13,13 @@
 
 pub mod chunk;
 pub mod db;
+pub mod graph;
+pub mod neo4j;
 pub mod parse;
+pub mod qdrant;
 pub mod query;
 pub mod reindex;
+pub mod remote;
 pub mod status;
 pub mod tool;
 pub mod vectors;
@@ -39,6 +43,8 @@ pub enum RagError {
     Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Graph(#[from] graph::GraphError),
     #[error(
         "embedding failed: {message}; the {kept} chunks embedded in this run are kept and {left} are left: \
          run `ctl rag reindex` again once the server answers"
@@ -121,6 +127,12 @@ impl VaultDir {
         }
         Ok(())
     }
+}
+
+/// A store setting from the environment: `VAR`, or the file `VAR_FILE`
+/// names (see [`crate::secrets`]).
+pub fn env_value(var: &str) -> Result<Option<String>, String> {
+    crate::secrets::from_env(var).map(|v| v.map(|s| s.expose().to_owned())).map_err(|e| e.to_string())
 }
 
 fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
@@ -237,15 +249,98 @@ pub fn options(cfg: &Config, name: Option<&str>, full: bool) -> Result<Options, 
         concurrency: cfg.rag.embed_concurrency,
         passage_prefix: cfg.rag.passage_prefix.clone(),
         query_prefix: cfg.rag.query_prefix.clone(),
+        vectors: cfg.rag.vectors,
+        graph: cfg.rag.graph,
         progress: None,
     })
+}
+
+/// The metadata keys that record which stores an index uses.
+pub const VECTOR_STORE_KEY: &str = "vector_store";
+pub const GRAPH_STORE_KEY: &str = "graph_store";
+pub const QDRANT_COLLECTION_KEY: &str = "qdrant_collection";
+pub const NEO4J_VAULT_KEY: &str = "neo4j_vault";
+
+/// The vector store an index records (the embedded one when it records
+/// none); `write` creates what is missing.
+pub fn open_vectors(
+    db: &db::Db,
+    dir: &Path,
+    dims: usize,
+    write: bool,
+) -> Result<Box<dyn vectors::VectorStore>, RagError> {
+    match db.meta(VECTOR_STORE_KEY)?.as_deref() {
+        None | Some("embedded") => {
+            Ok(Box::new(vectors::FlatStore::open(dir, dims, write).map_err(|e| RagError::io(dir, e))?))
+        }
+        Some("qdrant") => {
+            let cfg = qdrant::QdrantConfig::from_env().map_err(RagError::Config)?;
+            let collection = db
+                .meta(QDRANT_COLLECTION_KEY)?
+                .ok_or_else(|| RagError::Other("the index names no Qdrant collection".into()))?;
+            let store = qdrant::QdrantVectors::open(&cfg, &collection, dims, write)
+                .map_err(|e| RagError::Other(format!("{}: {e}", cfg.url)))?;
+            Ok(Box::new(store))
+        }
+        Some(other) => Err(RagError::Other(format!("the index names an unknown vector store {other:?}"))),
+    }
+}
+
+/// The graph store an index records when it is a server's (`None`: the
+/// index database's own tables).
+pub fn open_graph(db: &db::Db) -> Result<Option<Box<dyn graph::GraphStore>>, RagError> {
+    match db.meta(GRAPH_STORE_KEY)?.as_deref() {
+        None | Some("embedded") => Ok(None),
+        Some("neo4j") => {
+            let cfg = neo4j::Neo4jConfig::from_env().map_err(RagError::Config)?;
+            let vault = db.meta(NEO4J_VAULT_KEY)?.unwrap_or_default();
+            let g = neo4j::Neo4jGraph::open(&cfg, &vault)
+                .map_err(|e| RagError::Other(format!("{}: {e}", cfg.uri)))?;
+            Ok(Some(Box::new(g)))
+        }
+        Some(other) => Err(RagError::Other(format!("the index names an unknown graph store {other:?}"))),
+    }
+}
+
+/// Deletes what a replaced index generation kept in servers (its Qdrant
+/// collection, its Neo4j nodes), given its metadata; what fails is
+/// returned as warnings.
+pub fn retire_remote<S: std::hash::BuildHasher>(
+    meta: &std::collections::HashMap<String, String, S>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if meta.get(VECTOR_STORE_KEY).map(String::as_str) == Some("qdrant")
+        && let Some(collection) = meta.get(QDRANT_COLLECTION_KEY)
+    {
+        let r = qdrant::QdrantConfig::from_env()
+            .map_err(std::io::Error::other)
+            .and_then(|cfg| qdrant::QdrantVectors::open(&cfg, collection, 0, false))
+            .and_then(|s| s.drop_collection());
+        if let Err(e) = r {
+            warnings.push(format!("dropping the replaced Qdrant collection {collection}: {e}"));
+        }
+    }
+    if meta.get(GRAPH_STORE_KEY).map(String::as_str) == Some("neo4j")
+        && let Some(ns) = meta.get(NEO4J_VAULT_KEY)
+    {
+        let r = neo4j::Neo4jConfig::from_env()
+            .map_err(graph::GraphError)
+            .and_then(|cfg| neo4j::Neo4jGraph::open(&cfg, ns))
+            .and_then(|g| g.clear());
+        if let Err(e) = r {
+            warnings.push(format!("removing the replaced graph {ns} from Neo4j: {e}"));
+        }
+    }
+    warnings
 }
 
 /// A read-only view of a vault's current index.
 pub struct Reader {
     pub vault: String,
     pub db: db::Db,
-    pub vectors: Option<vectors::FlatStore>,
+    pub vectors: Option<Box<dyn vectors::VectorStore>>,
+    /// A server's graph; `None` reads the index database's graph tables.
+    pub graph: Option<Box<dyn graph::GraphStore>>,
     /// `provider:model` the index was built with.
     pub model: Option<String>,
     pub query_prefix: String,
@@ -259,16 +354,23 @@ impl Reader {
         let db = db::Db::open(&dir, false)?;
         let dims: Option<usize> = db.meta("dims")?.and_then(|d| d.parse().ok());
         let vectors = match dims {
-            Some(d) => Some(vectors::FlatStore::open(&dir, d, false).map_err(|e| RagError::io(&dir, e))?),
+            Some(d) => Some(open_vectors(&db, &dir, d, false)?),
             None => None,
         };
+        let graph = open_graph(&db)?;
         Ok(Self {
             vault: vault.to_owned(),
+            graph,
             model: db.meta("model")?,
             query_prefix: db.meta("query_prefix")?.unwrap_or_default(),
             db,
             vectors,
             dir,
         })
+    }
+
+    /// The note graph of this index.
+    pub fn graph(&self) -> &dyn graph::GraphStore {
+        self.graph.as_deref().unwrap_or(&self.db)
     }
 }

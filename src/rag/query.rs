@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::db::Hit;
-use super::vectors::VectorStore;
 use super::{RagError, Reader};
 
 /// Which lists a query uses.
@@ -222,7 +221,8 @@ fn graph_list(
         .map(str::to_lowercase)
         .collect();
     words.push(text.trim().to_lowercase());
-    let named = r.db.notes_named(&words)?;
+    let graph = r.graph();
+    let named = graph.notes_named(&words)?;
 
     // Seeds: the best notes of the other lists, interleaved, then named notes.
     let mut seeds: Vec<(String, f64)> = Vec::new();
@@ -235,35 +235,12 @@ fn graph_list(
             }
         }
     }
-    let mut weights: HashMap<String, (f64, Option<String>)> = HashMap::new();
     for p in &named {
-        weights.entry(p.clone()).or_insert((0.0, None)).0 += 1.0;
         if !seeds.iter().any(|(s, _)| s == p) {
             seeds.push((p.clone(), 1.0));
         }
     }
-    let mut frontier = seeds.clone();
-    for hop in 1..=2 {
-        let decay = 0.5f64.powi(hop);
-        let mut next = Vec::new();
-        for (path, w) in &frontier {
-            for (n, heading) in r.db.neighbours(path)? {
-                if seeds.iter().any(|(s, _)| *s == n) && !named.contains(&n) {
-                    continue;
-                }
-                let e = weights.entry(n.clone()).or_insert((0.0, None));
-                e.0 += w * decay;
-                if e.1.is_none() {
-                    e.1 = heading;
-                }
-                next.push((n, *w));
-            }
-        }
-        frontier = next;
-        if frontier.len() > 200 {
-            break;
-        }
-    }
+    let weights = graph.expand(&seeds, &named)?;
     let mut ranked: Vec<(String, (f64, Option<String>))> = weights.into_iter().collect();
     ranked.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(DEPTH);

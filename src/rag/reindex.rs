@@ -24,9 +24,10 @@ use serde::Serialize;
 
 use super::chunk::{self, Sizes};
 use super::db::{Commit, Db, FileUpdate};
-use super::vectors::{FlatStore, VectorStore};
+use super::vectors::PointMeta;
 use super::walk::walk;
 use super::{Embedder, RagError, VaultDir, parse};
+use crate::config::{GraphBackend, VectorBackend};
 
 /// What a reindex is told.
 pub struct Options {
@@ -40,6 +41,10 @@ pub struct Options {
     pub concurrency: usize,
     pub passage_prefix: String,
     pub query_prefix: String,
+    /// Where a new index keeps its vectors and its graph (an existing
+    /// index keeps what it was built with; a change needs `--full`).
+    pub vectors: VectorBackend,
+    pub graph: GraphBackend,
     /// Called with (chunks embedded, chunks to embed) as batches finish.
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
 }
@@ -109,24 +114,25 @@ pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<
     let mut report = Report { vault: opts.vault.clone(), ..Report::default() };
     let mut db = Db::open(&gen_dir, true)?;
     let mut gen_dir = gen_dir;
-    if fresh && check_model(&db, embedder, &opts).is_err() {
+    if fresh && check_model(&db, embedder, &opts, &gen_dir).is_err() {
         // An interrupted build with other settings: start it over.
         drop(db);
         vdir.discard_building();
         gen_dir = vdir.new_generation().map_err(|e| RagError::io(vdir.path(), e))?;
         db = Db::open(&gen_dir, true)?;
     }
-    check_model(&db, embedder, &opts)?;
+    check_model(&db, embedder, &opts, &gen_dir)?;
     let slots = db.slots()?;
     let dims: Option<usize> = db.meta("dims")?.and_then(|d| d.parse().ok());
     let mut store = match dims {
         Some(d) => {
-            let mut s = FlatStore::open(&gen_dir, d, true).map_err(|e| RagError::io(&gen_dir, e))?;
+            let mut s = super::open_vectors(&db, &gen_dir, d, true)?;
             s.truncate(slots).map_err(|e| RagError::io(&gen_dir, e))?;
             Some(s)
         }
         None => None,
     };
+    let graph = super::open_graph(&db)?;
 
     // Walk and plan on the blocking pool: stats, reads, parsing.
     let (plan, db) = {
@@ -147,8 +153,14 @@ pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<
     report.notes_new = planned.iter().filter(|p| p.new).count() as u64 - renamed;
     report.notes_changed = planned.iter().filter(|p| !p.new).count() as u64;
 
-    // The chunks no earlier run embedded, each once.
+    // The chunks no earlier run embedded, each once, with where they sit.
     let mut seen = HashSet::new();
+    let places: HashMap<&str, (&str, &str)> = planned
+        .iter()
+        .flat_map(|p| {
+            p.update.chunks.iter().map(|c| (c.hash.as_str(), (p.update.path.as_str(), c.heading.as_str())))
+        })
+        .collect();
     let wanted: Vec<(String, String, u32)> = {
         let all: HashSet<&str> =
             planned.iter().flat_map(|p| p.update.chunks.iter().map(|c| c.hash.as_str())).collect();
@@ -185,7 +197,8 @@ pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<
                 return Err(RagError::Other("the embedding server returned empty vectors".into()));
             }
             lock_db(&db).set_meta(&[("dims", &d.to_string())])?;
-            store = Some(FlatStore::open(&gen_dir, d, true).map_err(|e| RagError::io(&gen_dir, e))?);
+            let opened = super::open_vectors(&lock_db(&db), &gen_dir, d, true)?;
+            store = Some(opened);
         }
         let s = store.take().expect("opened above");
         if d != s.dims() {
@@ -199,10 +212,17 @@ pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<
         let first = next_slot;
         let n = batch.len() as u64;
         let (dbc, dir) = (db.clone(), gen_dir.clone());
+        let meta: Vec<PointMeta> = batch
+            .iter()
+            .map(|(hash, _, _)| {
+                let (path, heading) = places.get(hash.as_str()).copied().unwrap_or_default();
+                PointMeta { hash: hash.clone(), path: path.to_owned(), heading: heading.to_owned() }
+            })
+            .collect();
         // The vectors are durable before the rows that point at them.
         let (s, stored) = tokio::task::spawn_blocking(move || {
             let mut s = s;
-            let r = s.put(first, &vectors).map_err(|e| RagError::io(&dir, e));
+            let r = s.put_chunks(first, &vectors, &meta).map_err(|e| RagError::io(&dir, e));
             let r = r.and_then(|()| lock_db(&dbc).add_chunks(first, &batch).map_err(RagError::from));
             (s, r)
         })
@@ -218,6 +238,7 @@ pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<
         pause_point(vdir.path(), "after_batch").await;
     }
     drop(results);
+    drop(places);
     report.chunks_embedded = done;
     report.embed_calls = embedder.calls();
 
@@ -231,15 +252,57 @@ pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<
     };
     let db = Arc::try_unwrap(db).map_err(|_| RagError::Other("index still in use".into()))?;
     let db = db.into_inner().unwrap_or_else(PoisonError::into_inner);
-    report.chunks_removed = tokio::task::spawn_blocking(move || db.commit(&commit))
-        .await
-        .map_err(|e| RagError::Other(format!("reindex task failed: {e}")))??;
+    let removed = tokio::task::spawn_blocking(move || -> Result<Vec<String>, RagError> {
+        // A server's graph first: its writes are idempotent, so if the
+        // index commit below never happens the next run writes them again.
+        if let Some(g) = &graph {
+            let upserts: Vec<(&str, &parse::Note)> =
+                commit.upserts.iter().map(|u| (u.path.as_str(), &u.note)).collect();
+            g.apply(&super::graph::GraphUpdate { upserts: &upserts, deletes: &commit.deletes })?;
+        }
+        Ok(db.commit(&commit)?)
+    })
+    .await
+    .map_err(|e| RagError::Other(format!("reindex task failed: {e}")))??;
+    report.chunks_removed = removed.len() as u64;
+    if let Some(mut s) = store {
+        // Points of chunks no note holds; a failure leaves points no reader
+        // maps to a note, so it is a warning.
+        let r = tokio::task::spawn_blocking(move || s.remove(&removed)).await;
+        if let Ok(Err(e)) = r {
+            report.warnings.push(format!("removing vectors of deleted chunks: {e}"));
+        }
+    }
     if fresh {
+        let old = current.filter(|c| *c != gen_dir).map(|c| old_meta(&c));
         vdir.switch_to(&gen_dir).map_err(|e| RagError::io(vdir.path(), e))?;
+        if let Some(old) = old {
+            let warnings =
+                tokio::task::spawn_blocking(move || super::retire_remote(&old)).await.unwrap_or_default();
+            report.warnings.extend(warnings);
+        }
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     drop(lock);
     Ok(report)
+}
+
+/// The store settings an old generation recorded.
+fn old_meta(dir: &Path) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Ok(db) = Db::open(dir, false) {
+        for key in [
+            super::VECTOR_STORE_KEY,
+            super::GRAPH_STORE_KEY,
+            super::QDRANT_COLLECTION_KEY,
+            super::NEO4J_VAULT_KEY,
+        ] {
+            if let Ok(Some(v)) = db.meta(key) {
+                out.insert(key.to_owned(), v);
+            }
+        }
+    }
+    out
 }
 
 fn lock_db(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
@@ -248,17 +311,40 @@ fn lock_db(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
 
 /// Refuses an index built with another model or prefixes; records them in
 /// a new one.
-fn check_model(db: &Db, embedder: &Embedder, opts: &Options) -> Result<(), RagError> {
+fn check_model(db: &Db, embedder: &Embedder, opts: &Options, gen_dir: &Path) -> Result<(), RagError> {
+    let vectors = match opts.vectors {
+        VectorBackend::Embedded => "embedded",
+        VectorBackend::Qdrant => "qdrant",
+    };
+    let graph = match opts.graph {
+        GraphBackend::Embedded => "embedded",
+        GraphBackend::Neo4j => "neo4j",
+    };
     let want = [
         ("model", embedder.name.as_str()),
         ("query_prefix", opts.query_prefix.as_str()),
         ("passage_prefix", opts.passage_prefix.as_str()),
+        (super::VECTOR_STORE_KEY, vectors),
+        (super::GRAPH_STORE_KEY, graph),
     ];
     match db.meta("model")? {
-        None => db.set_meta(&want)?,
+        None => {
+            let generation = gen_dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let collection = super::qdrant::collection_name(&opts.vault, generation);
+            let namespace = format!("{}/{generation}", opts.vault);
+            db.set_meta(&want)?;
+            db.set_meta(&[
+                (super::QDRANT_COLLECTION_KEY, &collection),
+                (super::NEO4J_VAULT_KEY, &namespace),
+            ])?;
+        }
         Some(model) => {
             for (key, value) in want {
-                let have = db.meta(key)?.unwrap_or_default();
+                let mut have = db.meta(key)?.unwrap_or_default();
+                if have.is_empty() && (key == super::VECTOR_STORE_KEY || key == super::GRAPH_STORE_KEY) {
+                    // Indexes from before the choice existed are embedded.
+                    have = "embedded".into();
+                }
                 if have != value {
                     return Err(RagError::Mismatch(format!(
                         "the index of vault {} was built with {key} {have:?} (model {model}) and the config says {value:?}",

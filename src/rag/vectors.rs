@@ -22,10 +22,32 @@ pub trait VectorStore: Send + Sync {
     /// Stores vectors (normalised here) under consecutive slots from
     /// `first`; durable when this returns.
     fn put(&mut self, first: u64, vectors: &[Vec<f32>]) -> std::io::Result<()>;
+    /// [`VectorStore::put`] with what each vector is of; a store that keeps
+    /// a payload (Qdrant) stores it.
+    fn put_chunks(&mut self, first: u64, vectors: &[Vec<f32>], meta: &[PointMeta]) -> std::io::Result<()> {
+        let _ = meta;
+        self.put(first, vectors)
+    }
     /// Drops every slot from `slots` on (an uncommitted tail).
     fn truncate(&mut self, slots: u64) -> std::io::Result<()>;
+    /// Forgets the vectors of chunks no note holds any more. The embedded
+    /// store keeps them as dead slots (the index database no longer points
+    /// at them); a server-backed store deletes them.
+    fn remove(&mut self, hashes: &[String]) -> std::io::Result<()> {
+        let _ = hashes;
+        Ok(())
+    }
     /// The `k` nearest slots by cosine similarity, best first.
     fn search(&self, query: &[f32], k: usize) -> std::io::Result<Vec<(u64, f32)>>;
+}
+
+/// What a stored vector is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointMeta {
+    pub hash: String,
+    /// The first note holding the chunk when it was embedded.
+    pub path: String,
+    pub heading: String,
 }
 
 /// Scales `v` to unit length (a zero vector stays zero).
@@ -258,6 +280,73 @@ impl VectorStore for FlatStore {
             }
         }
         Ok(exact.into_sorted())
+    }
+}
+
+/// The conformance suite every [`VectorStore`] passes: run on the
+/// embedded store always and on a server's when one is configured.
+#[cfg(test)]
+pub mod conformance {
+    use super::*;
+
+    /// Axis-aligned vectors with a little of the next axis: each one's
+    /// nearest neighbour is itself, then the one after it.
+    fn basis(dims: usize, i: usize) -> Vec<f32> {
+        let mut v = vec![0.0; dims];
+        v[i % dims] = 1.0;
+        v[(i + 1) % dims] = 0.25;
+        v
+    }
+
+    /// Runs every check on an empty store of 8 dimensions.
+    pub fn run(store: &mut dyn VectorStore) {
+        assert_eq!(store.dims(), 8);
+        let meta =
+            |i: usize| PointMeta { hash: format!("h{i}"), path: format!("n{i}.md"), heading: String::new() };
+        assert!(store.search(&basis(8, 0), 3).unwrap().is_empty());
+        store.put(0, &(0..3).map(|i| basis(8, i)).collect::<Vec<_>>()).unwrap();
+        let vs: Vec<Vec<f32>> = (3..6).map(|i| basis(8, i).iter().map(|x| x * 7.0).collect()).collect();
+        store.put_chunks(3, &vs, &(3..6).map(meta).collect::<Vec<_>>()).unwrap();
+
+        // Nearest first, cosine (length does not matter), at most k.
+        for i in 0..6 {
+            let found = store.search(&basis(8, i), 2).unwrap();
+            assert_eq!(found.len(), 2);
+            assert_eq!(found[0].0, i as u64, "query {i}: {found:?}");
+            assert!((found[0].1 - 1.0).abs() < 1e-3, "{found:?}");
+            assert!(found[0].1 >= found[1].1);
+        }
+        let all = store.search(&basis(8, 2), 100).unwrap();
+        assert_eq!(all.len(), 6);
+        assert!(all.windows(2).all(|w| w[0].1 >= w[1].1));
+
+        // A slot written again is replaced.
+        store.put(1, &[basis(8, 6)]).unwrap();
+        assert_eq!(store.search(&basis(8, 6), 1).unwrap()[0].0, 1);
+
+        // The tail from a slot on is gone; slots before it stay.
+        store.truncate(4).unwrap();
+        let left: Vec<u64> = store.search(&basis(8, 4), 100).unwrap().into_iter().map(|(s, _)| s).collect();
+        assert_eq!(left.len(), 4, "{left:?}");
+        assert!(left.iter().all(|s| *s < 4));
+        store.put(4, &[basis(8, 7)]).unwrap();
+        assert_eq!(store.search(&basis(8, 7), 1).unwrap()[0].0, 4);
+
+        // Removing chunks by hash never fails (the embedded store keeps dead
+        // slots, which the index database no longer maps to a note).
+        store.remove(&["h3".into(), "nothing".into()]).unwrap();
+        store.remove(&[]).unwrap();
+
+        // Other dimensions are refused and change nothing.
+        assert!(store.put(5, &[vec![1.0; 3]]).is_err());
+        assert_eq!(store.search(&basis(8, 0), 1).unwrap()[0].0, 0);
+    }
+
+    #[test]
+    fn flat_store_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FlatStore::open(dir.path(), 8, true).unwrap();
+        run(&mut store);
     }
 }
 
