@@ -20,7 +20,8 @@ use serde_json::json;
 
 use crate::queue::noop_spec;
 use crate::report::{Report, Row, Target, num};
-use crate::util::{Env, Proc, now_ns, percentile, wait_until};
+use crate::upstream::Upstream;
+use crate::util::{Env, Proc, http_client, median, now_ns, percentile, wait_until};
 
 /// The database the PostgreSQL rows run against, if one is set.
 pub fn database_url() -> Option<String> {
@@ -72,39 +73,27 @@ impl Drop for Schema {
 /// a way to start workers.
 struct PgEnv {
     env: Env,
-    url: String,
     local: Local,
 }
 
 impl PgEnv {
     fn new(upstream_url: &str, schema: &Schema) -> Self {
-        let env = Env::new(upstream_url, "bench", "[backend]\nkind = \"postgres\"\n");
+        let mut env = Env::new(upstream_url, "bench", "[backend]\nkind = \"postgres\"\n");
         let url = schema.url();
+        env.vars.push(("CTL_DATABASE_URL".into(), url.clone()));
         let config = Config::load(Some(&env.config), std::iter::empty()).unwrap();
-        let settings = PgSettings {
-            url: url.clone(),
-            pool_size: 4,
-            lease: Duration::from_secs(30),
-            keep_events_days: None,
-        };
+        let settings =
+            PgSettings { url, pool_size: 4, lease: Duration::from_secs(30), keep_events_days: None };
         let backend = ctl::backend::pg::open(&settings).unwrap();
         let local = Local::with_backend(Home::open(env.home.clone()).unwrap(), backend, config);
-        Self { env, url, local }
+        Self { env, local }
     }
 
     /// `ctl worker`, once it has joined the queue.
     fn worker(&self) -> Proc {
         let before = self.local.queue.live_workers().unwrap().len();
         let log = std::fs::File::create(self.env.dir.path().join("worker.log")).unwrap();
-        let child = self
-            .env
-            .cmd()
-            .env("CTL_DATABASE_URL", &self.url)
-            .arg("worker")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = self.env.cmd().arg("worker").stdout(Stdio::null()).stderr(log).spawn().unwrap();
         let proc = Proc::ctl(child);
         wait_until("the worker to join", 20, Duration::from_millis(5), || {
             self.local.queue.live_workers().unwrap().len() > before
@@ -208,6 +197,60 @@ fn bare_pickup(schema: &Schema, n: usize) -> Vec<f64> {
         }
         out
     })
+}
+
+/// `pg_sse_fanout_tokens_per_s`: one job on a worker process of its own,
+/// its tokens read by `clients` SSE clients split over two `ctl serve`
+/// instances (each with a data directory of its own, as on two hosts),
+/// against the upstream streaming to as many clients itself.
+pub fn bench_fanout(report: &mut Report, up: &Upstream, clients: usize, tokens: usize, rounds: usize) {
+    let Some(base) = database_url() else {
+        eprintln!("CTL_BENCH_DATABASE_URL (or CTL_TEST_DATABASE_URL) not set: skipping the PostgreSQL rows");
+        return;
+    };
+    let schema = Schema::new(&base);
+    let (a, b) = (PgEnv::new(&up.url, &schema), PgEnv::new(&up.url, &schema));
+    let worker = a.worker();
+    let (serve_a, url_a) = a.env.serve();
+    let (serve_b, url_b) = b.env.serve();
+    let token = a.env.token();
+    let bases = [url_a, url_b];
+    let rt = crate::stream::runtime();
+    let client = http_client();
+    let (mut ours, mut base_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    rt.block_on(async {
+        for r in 0..rounds {
+            let (c, b) = if r % 2 == 0 {
+                let c = crate::stream::ctl_fanout(&client, &bases, &token, up, clients, tokens).await;
+                (c, crate::stream::upstream_fanout(&client, up, clients, tokens).await)
+            } else {
+                let b = crate::stream::upstream_fanout(&client, up, clients, tokens).await;
+                (crate::stream::ctl_fanout(&client, &bases, &token, up, clients, tokens).await, b)
+            };
+            eprintln!("  round {r}: ctl on PostgreSQL {c:.0} tokens/s, upstream {b:.0} tokens/s");
+            ours.push(c);
+            base_rates.push(b);
+            ratios.push(c / b);
+        }
+    });
+    drop((serve_a, serve_b));
+    worker.terminate();
+    let rate = median(&ours);
+    report.metric("pg_sse_fanout_tokens_per_s", rate, Target::AtLeast(50_000.0));
+    report.row(Row {
+        key: Some("pg_sse_fanout_tokens_per_s"),
+        what: format!(
+            "tokens delivered to {clients} SSE clients split over two `ctl serve` instances on PostgreSQL, one {}-token job on a worker process of its own (release of the held upstream → last stream ended)",
+            num(tokens as f64)
+        ),
+        ctl: format!("{} tokens/s", num(rate)),
+        baseline: format!("{} tokens/s (the upstream streaming to {clients} clients itself)", num(median(&base_rates))),
+        notes: format!("ratio {:.2} (median of {rounds} rounds)", median(&ratios)),
+    });
+    report.detail(
+        "pg_sse_fanout",
+        json!({ "clients": clients, "tokens": tokens, "ctl_tokens_per_s": ours, "upstream_tokens_per_s": base_rates, "ratios": ratios }),
+    );
 }
 
 pub fn bench(report: &mut Report, upstream_url: &str, n_queue: usize, n_pickup: usize) {

@@ -57,7 +57,7 @@ impl Stack {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 }
 
@@ -204,23 +204,32 @@ pub fn bench_ttft(
 
 /// Lines up `clients` readers of one held job, releases it, and returns
 /// the tokens all of them received per second (clock: release → last
-/// reader's stream ended).
-async fn ctl_fanout(
+/// reader's stream ended). The job is submitted to the first server; the
+/// readers are spread over all of `bases` (each `ctl serve`'s URL), with
+/// `token` valid on each.
+pub async fn ctl_fanout(
     client: &reqwest::Client,
-    stack: &Arc<Stack>,
+    bases: &[String],
+    token: &str,
     up: &Upstream,
     clients: usize,
     tokens: usize,
 ) -> f64 {
     let spec = json!({ "prompt": "fan out", "params": { "max_tokens": tokens, "bench_hold": true } });
-    let id = stack.submit(client, spec).await;
+    let resp =
+        client.post(format!("{}/api/v1/jobs", bases[0])).bearer_auth(token).json(&spec).send().await.unwrap();
+    assert_eq!(resp.status(), 202, "submit: {}", resp.text().await.unwrap_or_default());
+    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     wait(|| up.waiting() == 1, "the worker to call the upstream").await;
     let ready = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, stack, id, ready) = (client.clone(), stack.clone(), id.clone(), ready.clone());
+    for i in 0..clients {
+        let (client, id, ready) = (client.clone(), id.clone(), ready.clone());
+        let url = format!("{}/api/v1/jobs/{id}/events", bases[i % bases.len()]);
+        let token = token.to_owned();
         tasks.push(tokio::spawn(async move {
-            let resp = stack.events(&client, &id).await;
+            let resp = client.get(url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
             let mut n = 0usize;
             for_each_line(resp, |line| {
                 if line == b"event: token" {
@@ -248,7 +257,7 @@ async fn ctl_fanout(
 
 /// The floor: the upstream itself streaming `tokens` to each of `clients`
 /// readers at once (the same SSE framing cost per token, no ctl).
-async fn upstream_fanout(client: &reqwest::Client, up: &Upstream, clients: usize, tokens: usize) -> f64 {
+pub async fn upstream_fanout(client: &reqwest::Client, up: &Upstream, clients: usize, tokens: usize) -> f64 {
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let (client, url) = (client.clone(), up.url.clone());
@@ -293,18 +302,19 @@ async fn wait(mut cond: impl FnMut() -> bool, what: &str) {
 
 /// `sse_fanout_tokens_per_s`.
 pub fn bench_fanout(report: &mut Report, up: &Upstream, clients: usize, tokens: usize, rounds: usize) {
-    let stack = Arc::new(Stack::start(&up.url, "bench"));
+    let stack = Stack::start(&up.url, "bench");
+    let bases = [stack.base.clone()];
     let rt = runtime();
     let client = http_client();
     let (mut ours, mut base, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     rt.block_on(async {
         for r in 0..rounds {
             let (c, b) = if r % 2 == 0 {
-                let c = ctl_fanout(&client, &stack, up, clients, tokens).await;
+                let c = ctl_fanout(&client, &bases, &stack.token, up, clients, tokens).await;
                 (c, upstream_fanout(&client, up, clients, tokens).await)
             } else {
                 let b = upstream_fanout(&client, up, clients, tokens).await;
-                (ctl_fanout(&client, &stack, up, clients, tokens).await, b)
+                (ctl_fanout(&client, &bases, &stack.token, up, clients, tokens).await, b)
             };
             eprintln!("  round {r}: ctl {c:.0} tokens/s, upstream {b:.0} tokens/s");
             ours.push(c);

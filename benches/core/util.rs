@@ -46,6 +46,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub home: PathBuf,
     pub config: PathBuf,
+    /// Environment every `ctl` of this installation gets (e.g. `CTL_DATABASE_URL`).
+    pub vars: Vec<(String, String)>,
 }
 
 impl Env {
@@ -62,7 +64,7 @@ impl Env {
             ),
         )
         .unwrap();
-        Self { dir, home, config }
+        Self { dir, home, config, vars: Vec::new() }
     }
 
     /// The data directory opened through the library, as `ctl submit` does.
@@ -96,6 +98,7 @@ impl Env {
         if let Some(url) = trace_endpoint() {
             c.env("OTEL_EXPORTER_OTLP_ENDPOINT", url);
         }
+        c.envs(self.vars.iter().map(|(k, v)| (k, v)));
         c
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::stream::BoxStream;
 use jiff::Timestamp;
 
-use super::{Backend, Claimed, EventLog, EventSink, JobQueue, Landed, Records, WorkerLease};
+use super::{Backend, Claimed, EventLog, EventSink, JobQueue, Landed, Records, Row, Table, WorkerLease};
 use crate::api::{Event, EventBody, Job, JobState, JobView};
 use crate::events::{self, EventError, EventWriter, Hub, Spares};
 use crate::home::Home;
@@ -64,6 +64,15 @@ impl JobQueue for FsQueue {
 
     fn locate(&self, id: &str) -> Option<Dir> {
         self.queue.locate(id)
+    }
+
+    fn import(&self, dir: Dir, job: &Job, events: &[Event]) -> Result<bool, QueueError> {
+        let mut log = Vec::new();
+        for e in events {
+            serde_json::to_writer(&mut log, e)?;
+            log.push(b'\n');
+        }
+        self.queue.import(dir, job, &log)
     }
 
     fn cancel_queued(&self, id: &str) -> Result<bool, QueueError> {
@@ -413,6 +422,12 @@ impl Records for Store {
     }
     fn release_idempotency_key(&self, token_id: &str, key: &str, job_id: &str) -> Result<(), StoreError> {
         Store::release_idempotency_key(self, token_id, key, job_id)
+    }
+    fn export_rows(&self, table: Table, each: &mut dyn FnMut(Row) -> bool) -> Result<(), StoreError> {
+        Store::export_rows(self, table, each)
+    }
+    fn import_row(&self, table: Table, row: &Row) -> Result<bool, StoreError> {
+        Store::import_row(self, table, row)
     }
     fn failure_cursor(&self) -> Result<i64, StoreError> {
         Store::failure_cursor(self)

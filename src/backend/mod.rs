@@ -51,6 +51,10 @@ pub trait JobQueue: Send + Sync + Debug {
     fn oldest_queued_age(&self) -> Result<Option<Duration>, QueueError>;
     /// The ids of the workers alive now.
     fn live_workers(&self) -> Result<Vec<String>, QueueError>;
+    /// Puts a job from an export (`ctl import`) in `dir` with its event
+    /// log, unless a job with its id is here already (false). The log
+    /// lands before the job, so a job is never seen without it.
+    fn import(&self, dir: Dir, job: &Job, events: &[Event]) -> Result<bool, QueueError>;
     /// Joins the queue as a worker: a lease that lives as long as the
     /// returned value. `spares` is a hint of how many jobs it runs at once.
     fn join(&self, concurrency: usize) -> Result<Arc<dyn WorkerLease>, QueueError>;
@@ -203,10 +207,73 @@ pub trait Records: Send + Sync + Debug {
     ) -> Result<KeyClaim, StoreError>;
     fn release_idempotency_key(&self, token_id: &str, key: &str, job_id: &str) -> Result<(), StoreError>;
 
+    /// Every row of `table` in the order it was written, without the
+    /// database's own numbering (for `ctl export`); `each` returns false
+    /// to stop.
+    fn export_rows(&self, table: Table, each: &mut dyn FnMut(Row) -> bool) -> Result<(), StoreError>;
+    /// Inserts a row from an export unless a row with its key is there
+    /// already (false). Unknown columns are refused.
+    fn import_row(&self, table: Table, row: &Row) -> Result<bool, StoreError>;
+
     /// Where the failures feed stands now.
     fn failure_cursor(&self) -> Result<i64, StoreError>;
     /// Failures recorded after `cursor`, and the new cursor.
     fn failures_after(&self, cursor: i64) -> Result<(Vec<Failure>, i64), StoreError>;
+}
+
+/// A record row as `ctl export` writes it: column name to value.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// The record tables `ctl export` moves, in the order `ctl import` loads
+/// them (sessions before their messages, tokens before what names them).
+/// Web logins are not moved: they are short-lived, and a user logs in again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    Tokens,
+    Sessions,
+    Messages,
+    Jobs,
+    ToolCalls,
+    IdempotencyKeys,
+}
+
+impl Table {
+    pub const ALL: [Self; 6] =
+        [Self::Tokens, Self::Sessions, Self::Messages, Self::Jobs, Self::ToolCalls, Self::IdempotencyKeys];
+
+    /// The table's name in the SQLite store (PostgreSQL's has `ctl_` before it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tokens => "tokens",
+            Self::Sessions => "sessions",
+            Self::Messages => "messages",
+            Self::Jobs => "jobs",
+            Self::ToolCalls => "tool_calls",
+            Self::IdempotencyKeys => "idempotency_keys",
+        }
+    }
+
+    /// Columns that are a database's own numbering: never exported, given
+    /// afresh (in import order) by the database that imports.
+    pub fn numbering(self) -> &'static [&'static str] {
+        match self {
+            Self::Jobs => &["seq"],
+            Self::Messages => &["n"],
+            Self::ToolCalls => &["id"],
+            _ => &[],
+        }
+    }
+
+    /// The columns that tell one row from another, so an import run twice
+    /// adds nothing the second time.
+    pub fn key(self) -> &'static [&'static str] {
+        match self {
+            Self::ToolCalls => &["ts", "tool", "args_sha256", "source"],
+            Self::IdempotencyKeys => &["token_id", "key"],
+            _ => &["id"],
+        }
+    }
 }
 
 /// The three parts of one backend.

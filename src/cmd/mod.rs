@@ -22,6 +22,7 @@ pub mod submit;
 pub mod tail;
 pub mod token;
 pub mod tools;
+pub mod transfer;
 pub mod up;
 pub mod worker;
 

@@ -44,6 +44,23 @@ impl Dir {
             Self::Corrupt => "_corrupt",
         }
     }
+
+    /// The job state a live directory stands for ("queued", "active",
+    /// "completed", "failed"), as a database backend and an export name it.
+    pub fn state(self) -> Option<&'static str> {
+        match self {
+            Self::Queued => Some("queued"),
+            Self::Active => Some("active"),
+            Self::Completed => Some("completed"),
+            Self::Failed => Some("failed"),
+            Self::Tmp | Self::Corrupt => None,
+        }
+    }
+
+    /// The directory of a job state [`Dir::state`] names.
+    pub fn of_state(state: &str) -> Option<Self> {
+        JOB_DIRS.into_iter().find(|d| d.state() == Some(state))
+    }
 }
 
 /// The directories a live job file can be in, in the order of its life.
@@ -106,6 +123,27 @@ impl Queue {
         let tmp = self.path(Dir::Tmp, &job.id);
         let dest = self.path(Dir::Queued, &job.id);
         fsutil::write_durable(&tmp, &dest, &bytes).map_err(io("write job file", dest))
+    }
+
+    /// Puts a job from an export in `dir` with its event log (NDJSON
+    /// lines), unless a job with its id is here already (false). The log
+    /// lands first, durably, so the job is never seen without it.
+    pub fn import(&self, dir: Dir, job: &Job, log: &[u8]) -> Result<bool, QueueError> {
+        if !matches!(dir, Dir::Queued | Dir::Completed | Dir::Failed) || self.locate(&job.id).is_some() {
+            return Ok(false);
+        }
+        if !log.is_empty() {
+            let dest = self.home.events_path(&job.id);
+            let tmp = self.dir(Dir::Tmp).join(format!("{}.ndjson", job.id));
+            let _ = std::fs::remove_file(&tmp);
+            fsutil::write_durable(&tmp, &dest, log).map_err(io("write event log", dest))?;
+        }
+        let bytes = serde_json::to_vec_pretty(job)?;
+        let tmp = self.path(Dir::Tmp, &job.id);
+        let _ = std::fs::remove_file(&tmp);
+        let dest = self.path(dir, &job.id);
+        fsutil::write_durable(&tmp, &dest, &bytes).map_err(io("write job file", dest))?;
+        Ok(true)
     }
 
     /// The job ids in a directory (files named `<id>.json`), unsorted.

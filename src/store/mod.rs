@@ -20,6 +20,7 @@ mod sessions;
 mod stats;
 mod tokens;
 mod tool_calls;
+mod transfer;
 
 pub use failures::Failure;
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::helper::pg::Schema;
+use crate::helper::pg::{Cluster, Schema, base_url};
 use crate::helper::{Env, Server, client};
 
 /// An installation ("host") on the shared database.
@@ -179,9 +179,9 @@ fn migrate_is_safe_from_many_processes_at_once_and_doctor_checks_the_database() 
     for mut r in runs {
         assert!(r.wait().unwrap().success());
     }
-    assert_eq!(env.ok(&["migrate"]).trim(), "schema version 1: up to date");
+    assert_eq!(env.ok(&["migrate"]).trim(), "schema version 2: up to date");
     let version = schema.text(&format!("SELECT version::text FROM {}.ctl_schema", schema.name));
-    assert_eq!(version.as_deref(), Some("1"));
+    assert_eq!(version.as_deref(), Some("2"));
 
     let out = env.run(&["doctor", "--json"]);
     let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
@@ -313,4 +313,199 @@ fn event_rows_of_jobs_older_than_keep_events_days_are_deleted() {
     assert_eq!(events(&schema, &new).len(), 2, "a recent job keeps its events");
     assert!(w.log_text().contains("deleted event rows of old jobs"), "{}", w.log_text());
     assert_eq!(env.show(&old)["state"], "cancelled", "the record stays");
+}
+
+/// Follows a job's SSE stream to its end as a browser's EventSource does:
+/// when the stream breaks, it reconnects with `Last-Event-ID`.
+async fn sse_reconnecting(base: &str, token: &str, id: &str) -> (Vec<(u64, String, String)>, usize) {
+    let mut out: Vec<(u64, String, String)> = Vec::new();
+    let mut reconnects = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while out.last().is_none_or(|e| e.1 != "done") {
+        assert!(std::time::Instant::now() < deadline, "the stream did not reach done: {out:?}");
+        let mut req = client().get(format!("{base}/api/v1/jobs/{id}/events")).bearer_auth(token);
+        if let Some(last) = out.last() {
+            req = req.header("Last-Event-ID", last.0.to_string());
+        }
+        let resp = match req.send().await {
+            Ok(r) if r.status() == 200 => r,
+            _ => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                reconnects += 1;
+                continue;
+            }
+        };
+        let mut stream = resp.bytes_stream().eventsource();
+        while let Ok(Some(Ok(ev))) = tokio::time::timeout(Duration::from_secs(60), stream.next()).await {
+            let data: Value = serde_json::from_str(&ev.data).unwrap();
+            let text = data["data"]["text"].as_str().unwrap_or_default().to_owned();
+            out.push((data["seq"].as_u64().unwrap(), ev.event, text));
+        }
+        if out.last().is_none_or(|e| e.1 != "done") {
+            reconnects += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    (out, reconnects)
+}
+
+#[test]
+fn postgresql_restarted_mid_run_loses_nothing_and_the_processes_carry_on() {
+    if base_url().is_none() {
+        eprintln!("CTL_TEST_DATABASE_URL is not set: this PostgreSQL test did not run");
+        return;
+    }
+    // A server of the test's own: the shared one stays up for the others.
+    let pg = Cluster::start();
+    let schema = Schema::on(pg.url());
+    let env = host(&schema);
+    let srv = env.serve();
+    let token = env.token("restart");
+    let ids: Vec<String> =
+        (0..3).map(|i| env.submit(&format!("Story {i}."), &["--param", "max_tokens=80"])).collect();
+    let mut worker = env.worker(&[("CTL_TEST_TOKEN_DELAY_MS", "25")]);
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let follower = {
+        let (url, token, id) = (srv.url.clone(), token.clone(), ids[0].clone());
+        rt.spawn(async move { sse_reconnecting(&url, &token, &id).await })
+    };
+    wait_until("a job streaming", 60, || {
+        events(&schema, &ids[0]).iter().filter(|e| e["type"] == "token").count() >= 3
+    });
+
+    // The database goes away as in a crash (no checkpoint, every
+    // connection cut) and comes back a few seconds later.
+    pg.crash();
+    let prompt = env.dir.path().join("down.txt");
+    std::fs::write(&prompt, "While down.").unwrap();
+    let down = env.run(&["submit", prompt.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&down.stderr);
+    assert!(!down.status.success(), "a submit with the database down must fail");
+    assert!(err.contains("PostgreSQL"), "one clear line naming the database: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    std::thread::sleep(Duration::from_secs(2));
+    pg.start_again();
+
+    for id in &ids {
+        completed_once(&env, &schema, id);
+    }
+    assert!(worker.child.try_wait().unwrap().is_none(), "the worker rode out the restart");
+    let (seen, _reconnects) = rt.block_on(follower).unwrap();
+    let seqs: Vec<u64> = seen.iter().map(|e| e.0).collect();
+    assert_eq!(seqs, (0..seen.len() as u64).collect::<Vec<_>>(), "the stream lost or repeated nothing");
+    assert_eq!(seen.iter().filter(|e| e.1 == "done").count(), 1);
+    let logged = events(&schema, &ids[0]);
+    assert_eq!(seen.len(), logged.len(), "the client saw the whole log");
+    // The server carries on too: a new job after the restart runs and streams.
+    let after = env.submit("After.", &["--param", "max_tokens=5"]);
+    completed_once(&env, &schema, &after);
+    let v = srv.get_json(&token, &format!("/api/v1/jobs/{after}"));
+    assert_eq!(v["state"], "completed", "{v}");
+}
+
+/// What must read the same wherever a job was moved: its state, output and
+/// usage, and its whole event log.
+fn same_job(
+    a: &Env,
+    b: &Env,
+    b_events: &dyn Fn(&str) -> Vec<Value>,
+    a_events: &dyn Fn(&str) -> Vec<Value>,
+    id: &str,
+) {
+    let (va, vb) = (a.show(id), b.show(id));
+    for key in ["state", "output", "model", "attempts", "usage", "worker", "finished_at"] {
+        assert_eq!(va[key], vb[key], "{key} of {id}: {va} vs {vb}");
+    }
+    assert_eq!(a_events(id), b_events(id), "the event log of {id}");
+}
+
+#[test]
+fn export_moves_a_data_directory_into_postgresql_and_back() {
+    let Some(schema) = Schema::new() else { return };
+    // A host on files with finished jobs, a chat, an API token and a job
+    // still waiting.
+    let files = Env::new();
+    let token = files.token("moved");
+    let done: Vec<String> =
+        (0..3).map(|i| files.submit(&format!("Count to {i}."), &["--param", "max_tokens=20"])).collect();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let session = {
+        let _w = files.worker(&[]);
+        for id in &done {
+            assert_eq!(files.wait_finished(id, 60)["state"], "completed");
+        }
+        let srv = files.serve();
+        rt.block_on(async {
+            let (status, s) =
+                crate::helper::post(&srv, &token, "/api/v1/sessions", json!({"title": "kept"})).await;
+            assert!(status.is_success(), "{s}");
+            let sid = s["id"].as_str().unwrap().to_owned();
+            let (status, m) = crate::helper::post(
+                &srv,
+                &token,
+                &format!("/api/v1/sessions/{sid}/messages"),
+                json!({"content": "Hello there.", "params": {"max_tokens": 10}}),
+            )
+            .await;
+            assert!(status.is_success(), "{m}");
+            let job = m["job_id"].as_str().unwrap().to_owned();
+            files.wait_finished(&job, 60);
+            sid
+        })
+    };
+    let waiting = files.submit("Still waiting.", &["--param", "max_tokens=5"]);
+    let archive = files.dir.path().join("export.ndjson");
+    files.ok(&["export", "-o", archive.to_str().unwrap()]);
+
+    // Into PostgreSQL: everything reads the same there.
+    let pg = host(&schema);
+    let v: Value = serde_json::from_str(&pg.ok(&["--json", "import", archive.to_str().unwrap()])).unwrap();
+    assert_eq!(v["jobs"]["imported"], 5, "{v}");
+    assert_eq!(v["rows"]["sessions"]["imported"], 1, "{v}");
+    assert_eq!(v["rows"]["tokens"]["imported"], 1, "{v}");
+    let pg_events = |id: &str| events(&schema, id);
+    let file_events = |id: &str| files.events(id);
+    for id in &done {
+        same_job(&files, &pg, &pg_events, &file_events, id);
+    }
+    // The token and the chat came along: the session reads the same
+    // through a server on PostgreSQL, with the same token.
+    let srv = pg.serve();
+    let (a, b) = (files.serve(), &srv);
+    let path = format!("/api/v1/sessions/{session}");
+    assert_eq!(a.get_json(&token, &path), b.get_json(&token, &path));
+    assert_eq!(files.ok(&["--json", "stats"]), pg.ok(&["--json", "stats"]), "the same usage statistics");
+
+    // A second import adds nothing; a cut-off archive loads nothing.
+    let again: Value =
+        serde_json::from_str(&pg.ok(&["--json", "import", archive.to_str().unwrap()])).unwrap();
+    assert_eq!(again["jobs"]["imported"], 0, "{again}");
+    assert_eq!(again["jobs"]["existing"], 5, "{again}");
+    let text = std::fs::read_to_string(&archive).unwrap();
+    let cut = files.dir.path().join("cut.ndjson");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let out = pg.run(&["import", cut.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("nothing was imported"), "{err}");
+
+    // The waiting job runs on PostgreSQL.
+    let mut worker = pg.worker(&[]);
+    completed_once(&pg, &schema, &waiting);
+    let out = pg.run(&["export", "-o", "/dev/null"]);
+    assert!(!out.status.success(), "export refuses while a worker runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop them first"));
+    worker.terminate(10);
+
+    // And back into a fresh data directory.
+    let archive2 = files.dir.path().join("back.ndjson");
+    pg.ok(&["export", "--force", "-o", archive2.to_str().unwrap()]);
+    let back = Env::new();
+    let v: Value = serde_json::from_str(&back.ok(&["--json", "import", archive2.to_str().unwrap()])).unwrap();
+    assert_eq!(v["jobs"]["imported"], 5, "{v}");
+    let back_events = |id: &str| back.events(id);
+    for id in done.iter().chain([&waiting]) {
+        same_job(&pg, &back, &back_events, &pg_events, id);
+    }
+    assert_eq!(pg.ok(&["--json", "stats"]), back.ok(&["--json", "stats"]));
 }

@@ -35,15 +35,17 @@ pub use records::PgRecords;
 use super::Backend;
 
 /// The migrations, in order; `ctl_schema` records how many ran.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../../migrations/pg/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../../migrations/pg/0001_init.sql")),
+    ("0002_failures_by_seq", include_str!("../../../migrations/pg/0002_failures_by_seq.sql")),
+];
 
 /// Key of the advisory lock `migrate` holds while it runs.
 const MIGRATE_LOCK: i64 = 0x0063_746c_5f6d_6967;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", with_causes(.0))]
     Db(#[from] tokio_postgres::Error),
     #[error("PostgreSQL: {0}")]
     Other(String),
@@ -51,6 +53,36 @@ pub enum PgError {
     TooNew { found: usize, known: usize },
     #[error("the database has schema version {found}; run `ctl migrate` (this ctl needs {known})")]
     TooOld { found: usize, known: usize },
+}
+
+/// An error with its causes ("error connecting to server: Connection
+/// refused (os error 111)"): the driver's own text leaves them out.
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl PgError {
+    /// The connection failed or the server went away (restart, failover,
+    /// a terminated backend): the same call may succeed a moment later.
+    pub fn is_transient(&self) -> bool {
+        let Self::Db(e) = self else { return false };
+        match e.code() {
+            None => true,
+            // Class 08: connection exception; class 57: operator
+            // intervention (admin shutdown, crash shutdown, starting up).
+            Some(code) => code.code().starts_with("08") || code.code().starts_with("57"),
+        }
+    }
 }
 
 /// Settings of the backend (from `[backend]` and the environment).
@@ -193,7 +225,7 @@ impl Db {
             match Self::connect(self.config.clone()).await {
                 Ok(c) => break c,
                 Err(e) if delay < Duration::from_secs(2) => {
-                    tracing::warn!("cannot connect to the database, retrying in {delay:?}: {e}");
+                    tracing::info!("cannot connect to the database, retrying in {delay:?}: {e}");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }

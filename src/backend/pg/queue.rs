@@ -26,26 +26,6 @@ pub(super) fn qerr(e: PgError) -> QueueError {
     QueueError::Backend(e.to_string())
 }
 
-fn state_name(dir: Dir) -> Option<&'static str> {
-    match dir {
-        Dir::Queued => Some("queued"),
-        Dir::Active => Some("active"),
-        Dir::Completed => Some("completed"),
-        Dir::Failed => Some("failed"),
-        Dir::Tmp | Dir::Corrupt => None,
-    }
-}
-
-fn dir_of(state: &str) -> Option<Dir> {
-    match state {
-        "queued" => Some(Dir::Queued),
-        "active" => Some(Dir::Active),
-        "completed" => Some(Dir::Completed),
-        "failed" => Some(Dir::Failed),
-        _ => None,
-    }
-}
-
 fn parse(id: &str, text: &str) -> Result<Job, String> {
     crate::queue::parse_job(text.as_bytes(), id)
 }
@@ -82,8 +62,55 @@ impl JobQueue for PgQueue {
             .map_err(qerr)
     }
 
+    fn import(&self, dir: Dir, job: &Job, events: &[Event]) -> Result<bool, QueueError> {
+        let state = match dir {
+            Dir::Queued | Dir::Completed | Dir::Failed => dir.state(),
+            _ => None,
+        };
+        let Some(state) = state else { return Ok(false) };
+        let text = serde_json::to_string(job)?;
+        let mut lines = String::new();
+        for e in events {
+            lines.push_str(&serde_json::to_string(e)?);
+            lines.push('\n');
+        }
+        let last_seq = events.last().map(|e| e.seq as i64);
+        // Finished jobs keep their finish time (the last event's), which
+        // the retention of old event rows goes by.
+        let finished = (dir != Dir::Queued).then(|| events.last().map(|e| e.ts.to_string())).flatten();
+        let (id, priority) = (job.id.clone(), job.priority);
+        self.db
+            .call(move |mut c| {
+                Box::pin(async move {
+                    let tx = c.transaction().await?;
+                    let n = tx
+                        .execute(
+                            "INSERT INTO ctl_queue (id, state, priority, job, finished_at)
+                             VALUES ($1, $2, $3, $4::text::jsonb, $5::text::timestamptz) ON CONFLICT (id) DO NOTHING",
+                            &[&id, &state, &priority, &text, &finished],
+                        )
+                        .await?;
+                    if n == 1 {
+                        if let Some(last_seq) = last_seq {
+                            tx.execute(
+                                "INSERT INTO ctl_events (job_id, first_seq, last_seq, lines) VALUES ($1, 0, $2, $3)",
+                                &[&id, &last_seq, &lines],
+                            )
+                            .await?;
+                        }
+                        if state == "queued" {
+                            tx.execute("SELECT pg_notify($1, $2)", &[&QUEUE_CHANNEL, &id]).await?;
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(n == 1)
+                })
+            })
+            .map_err(qerr)
+    }
+
     fn list(&self, dir: Dir) -> Result<Vec<String>, QueueError> {
-        let Some(state) = state_name(dir) else { return Ok(Vec::new()) };
+        let Some(state) = dir.state() else { return Ok(Vec::new()) };
         self.db
             .call(move |c| {
                 Box::pin(async move {
@@ -95,7 +122,7 @@ impl JobQueue for PgQueue {
     }
 
     fn read(&self, dir: Dir, id: &str) -> Result<Job, ReadError> {
-        let Some(state) = state_name(dir) else { return Err(ReadError::Missing) };
+        let Some(state) = dir.state() else { return Err(ReadError::Missing) };
         let key = id.to_owned();
         let text: Option<String> = self
             .db
@@ -127,7 +154,7 @@ impl JobQueue for PgQueue {
             })
             .map_err(|e| tracing::warn!("cannot locate job {id}: {e}"))
             .ok()?;
-        state.as_deref().and_then(dir_of)
+        state.as_deref().and_then(Dir::of_state)
     }
 
     fn cancel_queued(&self, id: &str) -> Result<bool, QueueError> {
@@ -462,24 +489,45 @@ impl WorkerLease for PgWorker {
         answer: Option<&ChatMessage>,
     ) -> Result<(), QueueError> {
         let lease = self.lease_of(id).ok_or_else(|| QueueError::Backend(format!("job {id} is not held")))?;
-        let state = state_name(to).unwrap_or("failed");
+        let state = to.state().unwrap_or("failed");
         let pending = log.as_any_mut().downcast_mut::<PgSink>().map(PgSink::flush_guard);
-        let (key, record, answer) = (id.to_owned(), record.clone(), answer.cloned());
-        self.db
-            .call(move |mut c| {
+        // A finish that meets a database restart is tried again while the
+        // lease can still hold; a commit that landed before the connection
+        // broke is recognised by the lease id the finished row keeps.
+        let give_up = std::time::Instant::now() + self.db.lease;
+        let mut delay = Duration::from_millis(100);
+        let mut retry = false;
+        loop {
+            let (key, record, answer, lease) =
+                (id.to_owned(), record.clone(), answer.cloned(), lease.clone());
+            let pending = pending.clone();
+            let result = self.db.call(move |mut c| {
                 Box::pin(async move {
                     let mut pending = match pending {
                         Some(p) => Some(p.lock_owned().await),
                         None => None,
                     };
                     let tx = c.transaction().await?;
+                    if retry {
+                        let landed = tx
+                            .query_opt("SELECT state = $2 AND lease = $3 FROM ctl_queue WHERE id = $1", &[
+                                &key, &state, &lease,
+                            ])
+                            .await?
+                            .is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true));
+                        if landed {
+                            if let Some(p) = pending.as_mut() {
+                                p.committed();
+                            }
+                            return Ok(());
+                        }
+                    }
                     check_lease(&tx, &key, &lease).await?;
                     if let Some(p) = pending.as_mut() {
                         flush_in(&tx, &key, p, true).await?;
                     }
                     tx.execute(
-                        "UPDATE ctl_queue SET state = $2, lease = NULL, lease_expires = NULL, finished_at = now()
-                         WHERE id = $1",
+                        "UPDATE ctl_queue SET state = $2, lease_expires = NULL, finished_at = now() WHERE id = $1",
                         &[&key, &state],
                     )
                     .await?;
@@ -493,8 +541,18 @@ impl WorkerLease for PgWorker {
                     }
                     Ok(())
                 })
-            })
-            .map_err(qerr)
+            });
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() && std::time::Instant::now() + delay < give_up => {
+                    tracing::warn!(%id, "cannot finish the job yet, retrying in {delay:?}: {e}");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                    retry = true;
+                }
+                Err(e) => return Err(qerr(e)),
+            }
+        }
     }
 
     fn requeue(&self, id: &str) -> Result<bool, QueueError> {

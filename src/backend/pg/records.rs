@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{Db, PgError, ts_text};
 use crate::api::{JobState, JobView, Usage};
-use crate::backend::Records;
+use crate::backend::{Records, Table};
 use crate::store::{
     ChatMessage, Failure, Histogram, KeyClaim, MetricsSnapshot, SessionSummary, StoreError, TokenInfo,
     ToolCallCount, ToolCallRow, UsageRow, common as secrets,
@@ -95,6 +95,9 @@ fn row_to_view(r: &Row) -> JobView {
 }
 
 /// Records (or replaces) a finished job inside a transaction.
+/// Key of the advisory lock failed records are written under.
+const FAILURES_LOCK: i64 = 0x0063_746c_5f66_6169;
+
 pub(super) async fn record_in(tx: &tokio_postgres::Transaction<'_>, job: &JobView) -> Result<(), PgError> {
     let params_json = serde_json::to_string(&job.params).unwrap_or_else(|_| "{}".to_owned());
     let skills_json = serde_json::to_string(&job.skills).unwrap_or_else(|_| "[]".to_owned());
@@ -143,6 +146,13 @@ pub(super) async fn record_in(tx: &tokio_postgres::Transaction<'_>, job: &JobVie
         &job.tool_stats.duration_ms,
         &client_json,
     ];
+    // Failed records take their `seq` one transaction at a time, so they
+    // commit in `seq` order and the failures feed, which reads past a
+    // cursor, never passes one still in flight (a sequence alone hands out
+    // numbers in one order and transactions commit in another).
+    if job.state == JobState::Failed {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FAILURES_LOCK]).await?;
+    }
     // A new row (a new `seq`) each time, so the failures feed sees a
     // re-recorded job again, as SQLite's INSERT OR REPLACE does.
     tx.execute("DELETE FROM ctl_jobs WHERE id = $1", &[&job.id]).await?;
@@ -818,10 +828,105 @@ impl Records for PgRecords {
         })
     }
 
+    fn export_rows(
+        &self,
+        table: Table,
+        each: &mut dyn FnMut(crate::backend::Row) -> bool,
+    ) -> Result<(), StoreError> {
+        // Pages in the order the rows were written: by the numbering column
+        // where the table has one, else by its key.
+        let order = table.numbering().first().copied().unwrap_or(table.key()[0]);
+        let mut after: Option<String> = None;
+        loop {
+            let sql = format!(
+                "SELECT {order}::text, row_to_json(t)::text FROM ctl_{name} t
+                 WHERE $1::text IS NULL OR {cmp} ORDER BY {order} LIMIT 500",
+                name = table.name(),
+                cmp = if table.numbering().is_empty() {
+                    format!("{order} > $1::text")
+                } else {
+                    format!("{order} > $1::text::bigint")
+                },
+            );
+            let from = after.clone();
+            let page: Vec<(String, String)> = self.q(move |c| {
+                Box::pin(async move {
+                    let rows = c.query(&sql, &[&from]).await?;
+                    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+                })
+            })?;
+            let Some((last, _)) = page.last() else { return Ok(()) };
+            after = Some(last.clone());
+            for (_, text) in page {
+                let mut row: crate::backend::Row =
+                    serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))?;
+                for col in table.numbering() {
+                    row.remove(*col);
+                }
+                if !each(row) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn import_row(&self, table: Table, row: &crate::backend::Row) -> Result<bool, StoreError> {
+        let name = table.name();
+        let row = row.clone();
+        self.q(move |c| {
+            Box::pin(async move {
+                let columns: Vec<String> = c
+                    .query(
+                        "SELECT column_name::text FROM information_schema.columns
+                         WHERE table_name = $1 AND table_schema = current_schema()",
+                        &[&format!("ctl_{name}")],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let mut names = Vec::new();
+                for col in row.keys() {
+                    if table.numbering().contains(&col.as_str()) {
+                        continue;
+                    }
+                    if !columns.contains(col) {
+                        return Err(PgError::Other(format!("table {name} has no column {col:?}")));
+                    }
+                    names.push(format!("\"{col}\""));
+                }
+                for key in table.key() {
+                    if !row.contains_key(*key) {
+                        return Err(PgError::Other(format!("a {name} row without {key}")));
+                    }
+                }
+                // The row's JSON is typed by the table's own row type, so
+                // text times, numbers and SQLite's 0/1 booleans all land as
+                // the columns want them.
+                let cols = names.join(", ");
+                let cond: Vec<String> =
+                    table.key().iter().map(|k| format!("t.\"{k}\" = r.\"{k}\"")).collect();
+                let sql = format!(
+                    "INSERT INTO ctl_{name} ({cols})
+                     SELECT {cols} FROM json_populate_record(NULL::ctl_{name}, $1::text::json) r
+                     WHERE NOT EXISTS (SELECT 1 FROM ctl_{name} t WHERE {cond})",
+                    cond = cond.join(" AND "),
+                );
+                let json = serde_json::Value::Object(row).to_string();
+                Ok(c.execute(&sql, &[&json]).await? == 1)
+            })
+        })
+    }
+
     fn failure_cursor(&self) -> Result<i64, StoreError> {
         self.q(|c| {
             Box::pin(async move {
-                Ok(c.query_one("SELECT COALESCE(MAX(seq), 0)::int8 FROM ctl_jobs", &[]).await?.get(0))
+                Ok(c.query_one(
+                    "SELECT COALESCE(MAX(seq), 0)::int8 FROM ctl_jobs WHERE state = 'failed'",
+                    &[],
+                )
+                .await?
+                .get(0))
             })
         })
     }
@@ -832,7 +937,7 @@ impl Records for PgRecords {
                 let rows = c
                     .query(
                         "SELECT seq, state = 'failed', id, model, COALESCE(error, '') FROM ctl_jobs
-                         WHERE seq > $1 ORDER BY seq",
+                         WHERE seq > $1 AND state = 'failed' ORDER BY seq",
                         &[&cursor],
                     )
                     .await?;
