@@ -132,6 +132,9 @@ pub struct RagConfig {
     pub vaults: BTreeMap<String, VaultConfig>,
     /// The model that embeds chunks and queries, as `provider:model`.
     pub embed_model: Option<String>,
+    /// The chat model `ctl rag reindex --extract` asks for entities and
+    /// relations, as `provider:model` (default: `default_model`).
+    pub extract_model: Option<String>,
     /// Text put before a query when it is embedded (`"query: "` for E5).
     pub query_prefix: String,
     /// Text put before a passage when it is embedded (`"passage: "` for E5).
@@ -185,6 +188,7 @@ impl Default for RagConfig {
             vault: None,
             vaults: BTreeMap::new(),
             embed_model: None,
+            extract_model: None,
             query_prefix: String::new(),
             passage_prefix: String::new(),
             exclude: vec![".obsidian/".into(), ".trash/".into(), ".git/".into()],
@@ -214,6 +218,13 @@ pub struct RerankConfig {
     /// How many of the fused results are sent to the reranker.
     #[serde(default = "default_rerank_candidates")]
     pub candidates: usize,
+    /// Seconds a rerank request may take; past it the fused order stands.
+    #[serde(default = "default_rerank_timeout")]
+    pub timeout_secs: f64,
+}
+
+fn default_rerank_timeout() -> f64 {
+    10.0
 }
 
 fn default_rerank_candidates() -> usize {

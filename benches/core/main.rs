@@ -10,7 +10,7 @@
 //! Environment: `CTL_BENCH_DIR` (where data directories go, default
 //! `target/bench/work`), `CTL_BENCH_OUT` (default `target/bench`),
 //! `CTL_BENCH_ONLY` (comma-separated sections: queue, pickup, append, ttft,
-//! gateway, fanout, up, pg, recovery, tools, tracing, llm), `CTL_BENCH_WRAP` (a profiler command every
+//! gateway, fanout, up, pg, recovery, tools, tracing, rag, llm), `CTL_BENCH_WRAP` (a profiler command every
 //! `ctl` process runs under), and `CTL_BENCH_LLM_URL` (+
 //! `CTL_BENCH_LLM_MODEL`, default `tiny`): an OpenAI-compatible server's
 //! `/v1` URL for the rows against a real model.
@@ -19,6 +19,7 @@ mod append;
 mod pg;
 mod pickup;
 mod queue;
+mod rag;
 mod recovery;
 mod report;
 mod stream;
@@ -92,6 +93,8 @@ fn main() {
     if wanted("pg") {
         section("pg_queue_ratio, pg_pickup_p50_ms");
         pg::bench(&mut report, &url, pick(200, 1000), pick(50, 200));
+        section("pg_sse_fanout_tokens_per_s");
+        pg::bench_fanout(&mut report, &upstream, 100, pick(10_000, 20_000), pick(3, 5));
     }
     if wanted("recovery") {
         section("recovery_10k_ms");
@@ -102,6 +105,12 @@ fn main() {
             "mcp_call_overhead_p50_ms, run_code_overhead_p50_ms, fetch_ratio, tool_round_overhead_p50_ms",
         );
         tools::bench(&mut report, &url, pick(100, 300));
+    }
+    if wanted("rag") {
+        section("rag_vector_scan_ratio");
+        rag::bench_scan(&mut report, pick(50_000, 200_000), 384, pick(20, 50), 5);
+        section("rag_mrr10_*, rag_recall10_*");
+        rag::bench_quality(&mut report);
     }
     match std::env::var("CTL_BENCH_LLM_URL") {
         Ok(llm) if wanted("llm") => {
@@ -116,7 +125,10 @@ fn main() {
     drop(upstream);
 
     let out = std::env::var_os("CTL_BENCH_OUT").map_or_else(|| PathBuf::from("target/bench"), PathBuf::from);
-    let mode = if quick { "quick" } else { "full" };
-    report.write(&out, &Machine::detect(), mode, t0.elapsed().as_secs_f64());
+    let mut mode = if quick { "quick" } else { "full" }.to_owned();
+    if let Some(only) = &only {
+        mode = format!("{mode}, only {}", only.join(", "));
+    }
+    report.write(&out, &Machine::detect(), &mode, t0.elapsed().as_secs_f64());
     print!("{}", std::fs::read_to_string(out.join("results.md")).unwrap());
 }

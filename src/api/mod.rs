@@ -169,6 +169,9 @@ pub struct RetrievedSource {
     pub vector: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph: Option<f64>,
+    /// The reranker's score, when one is configured (`[rag.rerank]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<f64>,
     /// The chunk's text, as the model saw it.
     pub text: String,
 }

@@ -3,13 +3,12 @@
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Context;
-use crate::rag::{self, Embedder, Mode, QueryOptions, Reader};
+use crate::rag::{self, Embedder, Mode, QueryOptions, extract};
 
 /// Hybrid retrieval over a markdown (Obsidian) vault.
 ///
@@ -48,6 +47,7 @@ enum RagCommand {
 ///   ctl rag reindex
 ///   ctl rag reindex --vault work --json
 ///   ctl rag reindex --full          # rebuild, e.g. after changing embed_model
+///   ctl rag reindex --extract       # and a knowledge graph from a chat model
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 struct ReindexArgs {
@@ -57,6 +57,15 @@ struct ReindexArgs {
     /// Rebuild from scratch beside the current index, then switch to it.
     #[arg(long)]
     full: bool,
+    /// Then extract entities and relations from every chunk not yet
+    /// extracted, with `[rag] extract_model` (default: `default_model`).
+    /// The estimated tokens (and cost, with `[prices]`) are printed first
+    /// and, on a terminal, confirmed.
+    #[arg(long)]
+    extract: bool,
+    /// Do not ask before extracting.
+    #[arg(long, short = 'y', requires = "extract")]
+    yes: bool,
 }
 
 /// Search a vault: ranked chunks with `path#heading:lines`.
@@ -135,8 +144,17 @@ impl ReindexArgs {
             bar.finish_and_clear();
         }
         let report = result?;
+        let extracted = if self.extract && !report.busy {
+            extract(ctx, &config, &home, &report.vault, self.yes).await?
+        } else {
+            None
+        };
         if ctx.json() {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            let mut out = serde_json::to_value(&report)?;
+            if let Some(x) = &extracted {
+                out["extract"] = serde_json::to_value(x)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
             return Ok(0);
         }
         if report.busy {
@@ -178,38 +196,97 @@ impl ReindexArgs {
             }
         }
         println!("{t}");
+        if let Some(x) = extracted {
+            for w in &x.warnings {
+                eprintln!("warning: {w}");
+            }
+            let mut t = Table::new();
+            t.load_style(UTF8_BORDERS_ONLY);
+            t.set_header(vec![
+                "extracted",
+                "failed",
+                "entities",
+                "relations",
+                "tokens in",
+                "tokens out",
+                "time",
+            ]);
+            t.add_row(vec![
+                x.chunks_extracted.to_string(),
+                x.chunks_failed.to_string(),
+                x.entities.to_string(),
+                x.relations.to_string(),
+                x.usage.prompt_tokens.to_string(),
+                x.usage.completion_tokens.to_string(),
+                format!("{:.1}s", x.elapsed_ms as f64 / 1000.0),
+            ]);
+            for i in 0..7 {
+                if let Some(c) = t.column_mut(i) {
+                    c.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            println!("{t}");
+        }
         Ok(0)
     }
+}
+
+/// The `--extract` step: the estimate, the confirmation on a terminal,
+/// then the run with a progress bar. `None` when the user declined.
+async fn extract(
+    ctx: &Context,
+    config: &crate::config::Config,
+    home: &std::path::Path,
+    vault: &str,
+    yes: bool,
+) -> anyhow::Result<Option<extract::ExtractReport>> {
+    let extractor = extract::Extractor::from_config(config)?;
+    let est = extract::estimate(config, home, vault, &extractor.name)?;
+    let cost = est.cost.map(|c| format!(", about {c:.4} in the currency of [prices]")).unwrap_or_default();
+    eprintln!(
+        "extraction: {} chunks of vault {vault} to {}: about {} input and {} output tokens{cost}",
+        est.chunks, extractor.name, est.input_tokens, est.output_tokens
+    );
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if est.chunks > 0 && terminal && !yes {
+        eprint!("extract now? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("extraction skipped");
+            return Ok(None);
+        }
+    }
+    let bar = (!ctx.json() && std::io::stderr().is_terminal() && est.chunks > 0).then(|| {
+        let bar = ProgressBar::new(est.chunks);
+        if let Ok(style) = ProgressStyle::with_template("extracting {bar:30} {pos}/{len} chunks ({eta})") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let progress = bar.clone().map(|bar| {
+        Arc::new(move |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        }) as Arc<dyn Fn(u64, u64) + Send + Sync>
+    });
+    let result = extract::run(home, vault, &extractor, config.rag.embed_concurrency, progress).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(Some(result?))
 }
 
 impl QueryArgs {
     async fn run(self, ctx: &Context) -> anyhow::Result<i32> {
         let config = ctx.config()?;
         let home = ctx.home_path(&config)?;
-        let (vault, _) = rag::pick_vault(&config, self.vault.as_deref())?;
-        let reader = Reader::open(&home, &vault)?;
-        let vector = if self.mode.needs_vector() {
-            let embedder = Embedder::from_config(&config)?;
-            if let Some(model) = &reader.model
-                && *model != embedder.name
-            {
-                anyhow::bail!(
-                    "the index of vault {vault} was built with {model} and the config says {}: run `ctl rag reindex --full`",
-                    embedder.name
-                );
-            }
-            let text = format!("{}{}", reader.query_prefix, self.query);
-            let mut v = embedder.embed(vec![text]).await.context("cannot embed the query")?;
-            v.pop()
-        } else {
-            None
-        };
         let opts = QueryOptions { k: self.k, mode: self.mode, budget_tokens: config.rag.context_tokens };
-        let query = self.query.clone();
-        let sources = tokio::task::spawn_blocking(move || {
-            rag::query::retrieve(&reader, &query, vector.as_deref(), &opts)
-        })
-        .await??;
+        let found = rag::search(&config, &home, self.vault.as_deref(), &self.query, opts).await?;
+        for w in &found.warnings {
+            eprintln!("warning: {w}");
+        }
+        let sources = found.sources;
         if ctx.json() {
             println!("{}", serde_json::to_string_pretty(&sources)?);
             return Ok(0);
@@ -226,11 +303,13 @@ impl QueryArgs {
                     Some(r) => format!("{name} #{} ({:.3})", r.rank, r.score),
                     None => format!("{name} -"),
                 };
+                let rerank = s.rerank.map(|r| format!("  rerank #{} ({:.3})", r.rank, r.score));
                 println!(
-                    "    {}  {}  {}  chunk {}",
+                    "    {}  {}  {}{}  chunk {}",
                     show("lexical", s.lexical),
                     show("vector", s.vector),
                     show("graph", s.graph),
+                    rerank.unwrap_or_default(),
                     &s.hash[..12]
                 );
             }
@@ -266,6 +345,17 @@ impl StatusArgs {
             ("model", status.model.clone().unwrap_or_else(none)),
             ("dimensions", status.dims.map_or_else(none, |d| d.to_string())),
             ("last reindex", status.last_reindex.clone().unwrap_or_else(none)),
+            ("facts", {
+                let f = status.facts;
+                if f.chunks == 0 {
+                    "none: `ctl rag reindex --extract` adds them".to_owned()
+                } else {
+                    format!(
+                        "{} chunks extracted: {} entities, {} relations",
+                        f.chunks, f.entities, f.relations
+                    )
+                }
+            }),
             ("changed since", changed.to_string()),
         ] {
             t.add_row(vec![k.to_owned(), v]);

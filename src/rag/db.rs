@@ -45,7 +45,55 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_src ON links(src);
 CREATE INDEX IF NOT EXISTS links_target ON links(target_key);
 CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS extracted (hash TEXT PRIMARY KEY, model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (hash TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS entities_key ON entities(key);
+CREATE INDEX IF NOT EXISTS entities_hash ON entities(hash);
+CREATE TABLE IF NOT EXISTS relations (
+    hash TEXT NOT NULL, subject TEXT NOT NULL, predicate TEXT NOT NULL, object TEXT NOT NULL,
+    subject_key TEXT NOT NULL, object_key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS relations_subject ON relations(subject_key);
+CREATE INDEX IF NOT EXISTS relations_object ON relations(object_key);
+CREATE INDEX IF NOT EXISTS relations_hash ON relations(hash);
 ";
+
+/// An entity a model found in a chunk.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Entity {
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
+/// A relation a model found in a chunk: `subject predicate object`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Relation {
+    pub subject: String,
+    pub predicate: String,
+    pub object: String,
+}
+
+/// The lowercase, space-normalised form entities are matched by.
+pub fn entity_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// A chunk waiting for extraction.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub hash: String,
+    pub text: String,
+    pub tokens: u32,
+}
+
+/// What the fact tables hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FactCounts {
+    /// Live chunks extracted (with any model).
+    pub chunks: u64,
+    pub entities: u64,
+    pub relations: u64,
+}
 
 /// A file as the index last saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -474,6 +522,173 @@ impl Db {
         Ok(out)
     }
 
+    /// Whether the index has the fact tables (an index built before
+    /// `--extract` existed has them only once a reindex opened it).
+    fn has_facts(&self) -> R<bool> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'extracted'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// Live chunks (held by a note) not yet extracted with `model`, in a
+    /// stable order.
+    pub fn pending_extraction(&self, model: &str) -> R<Vec<Pending>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.hash, c.text, c.tokens FROM chunks c \
+                 WHERE EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = c.hash) \
+                 AND NOT EXISTS (SELECT 1 FROM extracted x WHERE x.hash = c.hash AND x.model = ?1) ORDER BY c.id",
+            )
+            .map_err(|e| self.wrap(e))?;
+        stmt.query_map([model], |r| Ok(Pending { hash: r.get(0)?, text: r.get(1)?, tokens: r.get(2)? }))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// Replaces a chunk's facts, in one transaction: a killed run keeps
+    /// every chunk it finished and none half.
+    pub fn put_facts(
+        &mut self,
+        hash: &str,
+        model: &str,
+        entities: &[Entity],
+        relations: &[Relation],
+    ) -> R<()> {
+        let path = self.path.clone();
+        let wrap = |source| DbError { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute("DELETE FROM entities WHERE hash = ?1", [hash]).map_err(wrap)?;
+        tx.execute("DELETE FROM relations WHERE hash = ?1", [hash]).map_err(wrap)?;
+        for e in entities {
+            tx.execute(
+                "INSERT INTO entities (hash, name, key, kind) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![hash, e.name.trim(), entity_key(&e.name), e.kind.trim()],
+            )
+            .map_err(wrap)?;
+        }
+        for r in relations {
+            tx.execute(
+                "INSERT INTO relations (hash, subject, predicate, object, subject_key, object_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    hash,
+                    r.subject.trim(),
+                    r.predicate.trim(),
+                    r.object.trim(),
+                    entity_key(&r.subject),
+                    entity_key(&r.object)
+                ],
+            )
+            .map_err(wrap)?;
+        }
+        tx.execute("INSERT OR REPLACE INTO extracted (hash, model) VALUES (?1, ?2)", [hash, model])
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)
+    }
+
+    /// Drops the facts of chunks no note holds any more; returns how many
+    /// chunks' facts went.
+    pub fn prune_facts(&mut self) -> R<u64> {
+        let path = self.path.clone();
+        let wrap = |source| DbError { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let dead = "SELECT hash FROM extracted x WHERE NOT EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = x.hash)";
+        tx.execute(&format!("DELETE FROM entities WHERE hash IN ({dead})"), []).map_err(wrap)?;
+        tx.execute(&format!("DELETE FROM relations WHERE hash IN ({dead})"), []).map_err(wrap)?;
+        let n = tx.execute(&format!("DELETE FROM extracted WHERE hash IN ({dead})"), []).map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(n as u64)
+    }
+
+    pub fn fact_counts(&self) -> R<FactCounts> {
+        if !self.has_facts()? {
+            return Ok(FactCounts::default());
+        }
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM extracted x WHERE EXISTS (SELECT 1 FROM file_chunks f WHERE f.hash = x.hash)), \
+                 (SELECT count(*) FROM entities), (SELECT count(*) FROM relations)",
+                [],
+                |r| {
+                    Ok(FactCounts {
+                        chunks: r.get::<_, i64>(0)? as u64,
+                        entities: r.get::<_, i64>(1)? as u64,
+                        relations: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .map_err(|e| self.wrap(e))
+    }
+
+    /// A chunk's facts, for `--explain` and tests.
+    pub fn facts(&self, hash: &str) -> R<(Vec<Entity>, Vec<Relation>)> {
+        if !self.has_facts()? {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let entities = self
+            .conn
+            .prepare_cached("SELECT name, kind FROM entities WHERE hash = ?1 ORDER BY rowid")
+            .and_then(|mut s| {
+                s.query_map([hash], |r| Ok(Entity { name: r.get(0)?, kind: r.get(1)? }))
+                    .and_then(Iterator::collect)
+            })
+            .map_err(|e| self.wrap(e))?;
+        let relations = self
+            .conn
+            .prepare_cached("SELECT subject, predicate, object FROM relations WHERE hash = ?1 ORDER BY rowid")
+            .and_then(|mut s| {
+                s.query_map([hash], |r| {
+                    Ok(Relation { subject: r.get(0)?, predicate: r.get(1)?, object: r.get(2)? })
+                })
+                .and_then(Iterator::collect)
+            })
+            .map_err(|e| self.wrap(e))?;
+        Ok((entities, relations))
+    }
+
+    /// Chunks whose facts name one of `keys` (entity keys), with a weight:
+    /// 1 for a chunk naming the entity, ½ for a chunk naming an entity a
+    /// relation ties to it. Best first.
+    pub fn fact_chunks(&self, keys: &[String]) -> R<Vec<(String, f64)>> {
+        if keys.is_empty() || !self.has_facts()? {
+            return Ok(Vec::new());
+        }
+        let mut weights: HashMap<String, f64> = HashMap::new();
+        let mut direct = self
+            .conn
+            .prepare_cached("SELECT DISTINCT hash FROM entities WHERE key = ?1")
+            .map_err(|e| self.wrap(e))?;
+        let mut related = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT e.hash FROM relations r JOIN entities e \
+                 ON e.key = CASE WHEN r.subject_key = ?1 THEN r.object_key ELSE r.subject_key END \
+                 WHERE r.subject_key = ?1 OR r.object_key = ?1",
+            )
+            .map_err(|e| self.wrap(e))?;
+        for k in keys {
+            let hashes: Vec<String> =
+                direct.query_map([k], |r| r.get(0)).and_then(Iterator::collect).map_err(|e| self.wrap(e))?;
+            for h in hashes {
+                *weights.entry(h).or_default() += 1.0;
+            }
+            let hashes: Vec<String> =
+                related.query_map([k], |r| r.get(0)).and_then(Iterator::collect).map_err(|e| self.wrap(e))?;
+            for h in hashes {
+                *weights.entry(h).or_default() += 0.5;
+            }
+        }
+        let mut out: Vec<(String, f64)> = weights.into_iter().collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
     /// Rows of a graph table for one note, for tests and `--explain`.
     pub fn note_graph(&self, path: &str) -> R<NoteGraph> {
         let strings = |sql: &str| -> R<Vec<String>> {
@@ -486,7 +701,12 @@ impl Db {
             tags: strings("SELECT tag FROM tags WHERE path = ?1 ORDER BY tag")?,
             headings: strings("SELECT text FROM headings WHERE path = ?1 ORDER BY line")?,
             links: strings("SELECT target_key FROM links WHERE src = ?1 ORDER BY line, target_key")?,
-            backlinks: self.neighbours(path)?.into_iter().map(|(p, _)| p).collect(),
+            backlinks: {
+                let mut v: Vec<String> = self.neighbours(path)?.into_iter().map(|(p, _)| p).collect();
+                v.sort();
+                v.dedup();
+                v
+            },
         })
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod chunk;
 pub mod db;
+pub mod extract;
 pub mod graph;
 pub mod neo4j;
 pub mod parse;
@@ -20,6 +21,7 @@ pub mod qdrant;
 pub mod query;
 pub mod reindex;
 pub mod remote;
+pub mod search;
 pub mod status;
 pub mod tool;
 pub mod vectors;
@@ -36,6 +38,7 @@ use crate::provider::{Provider, ProviderError};
 pub use db::DbError;
 pub use query::{Mode, QueryOptions, Source};
 pub use reindex::{Options, Report};
+pub use search::{Searched, search};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RagError {
@@ -50,6 +53,8 @@ pub enum RagError {
          run `ctl rag reindex` again once the server answers"
     )]
     Embed { message: String, kept: u64, left: u64 },
+    #[error("cannot embed the query: {}", .0.message)]
+    Query(ProviderError),
     #[error("{0}: run `ctl rag reindex --full` to rebuild the index with the configured model")]
     Mismatch(String),
     #[error("vault {0} has no index yet: run `ctl rag reindex`")]
@@ -76,6 +81,25 @@ impl VaultDir {
 
     pub fn path(&self) -> &Path {
         &self.0
+    }
+
+    /// Takes the vault's writer lock (held until the file is dropped), or
+    /// `None` when another reindex holds it.
+    pub fn lock_writer(&self) -> Result<Option<std::fs::File>, RagError> {
+        std::fs::create_dir_all(&self.0).map_err(|e| RagError::io(&self.0, e))?;
+        let path = self.0.join("writer.lock");
+        let lock = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| RagError::io(&path, e))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(RagError::io(&path, e)),
+        }
     }
 
     /// The complete generation readers use, if any.
@@ -177,13 +201,8 @@ impl Embedder {
                 "no embedding model: set [rag] embed_model = \"provider:model\" in the config".into(),
             )
         })?;
-        let (provider, model) = cfg.resolve_model(Some(wanted)).map_err(RagError::Config)?;
-        let pc = cfg
-            .providers
-            .get(&provider)
-            .ok_or_else(|| RagError::Config(format!("no provider {provider:?}")))?;
-        let backend = crate::provider::build(&provider, pc).map_err(|e| RagError::Config(e.message))?;
-        Ok(Self::new(backend, model.clone(), format!("{provider}:{model}")))
+        let (backend, model, name) = model_of(cfg, Some(wanted))?;
+        Ok(Self::new(backend, model, name))
     }
 
     /// Requests made so far.
@@ -373,4 +392,18 @@ impl Reader {
     pub fn graph(&self) -> &dyn graph::GraphStore {
         self.graph.as_deref().unwrap_or(&self.db)
     }
+}
+
+/// The provider serving `wanted` ("provider:model", or the default model
+/// when `None`), the model's name there, and "provider:model".
+pub(crate) fn model_of(
+    cfg: &Config,
+    wanted: Option<&str>,
+) -> Result<(Arc<dyn Provider>, String, String), RagError> {
+    let (provider, model) = cfg.resolve_model(wanted).map_err(RagError::Config)?;
+    let pc =
+        cfg.providers.get(&provider).ok_or_else(|| RagError::Config(format!("no provider {provider:?}")))?;
+    let backend = crate::provider::build(&provider, pc).map_err(|e| RagError::Config(e.message))?;
+    let name = format!("{provider}:{model}");
+    Ok((backend, model, name))
 }

@@ -80,7 +80,9 @@ pub const NAMED: &str = "MATCH (n:Note {vault: $vault})-[:NAMED]->(:Key {vault: 
      UNION MATCH (n:Note {vault: $vault})-[:TAGGED]->(:Tag {vault: $vault, name: $word}) RETURN n.path AS path";
 pub const NOTE_TAGS: &str =
     "MATCH (n:Note {vault: $vault, path: $path})-[:TAGGED]->(t:Tag) RETURN t.name AS v ORDER BY v";
-pub const NOTE_HEADINGS: &str = "MATCH (n:Note {vault: $vault, path: $path}) RETURN n.headings AS v";
+/// One row per heading (not the list itself): engines differ in how they
+/// return a list cell, rows are the same everywhere.
+pub const NOTE_HEADINGS: &str = "MATCH (n:Note {vault: $vault, path: $path}) UNWIND n.headings AS v RETURN v";
 pub const NOTE_LINKS: &str = "MATCH (n:Note {vault: $vault, path: $path})-[l:LINKS_TO]->(k:Key) \
      RETURN k.key AS v ORDER BY l.line, v";
 

@@ -546,6 +546,7 @@ fn qdrant_store_sends_the_expected_requests() {
         ]
     );
     assert!(store.search(&[0.0, 0.0, 1.0], 5).unwrap().is_empty());
+    assert!(matches!(state.take().as_slice(), [Seen::Query(_)]));
 
     store.drop_collection().unwrap();
     assert_eq!(

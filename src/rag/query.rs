@@ -27,7 +27,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct QueryOptions {
     pub k: usize,
     pub mode: Mode,
@@ -59,6 +59,9 @@ pub struct Source {
     pub vector: Option<Rank>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub graph: Option<Rank>,
+    /// The reranker's opinion, when `[rag.rerank]` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<Rank>,
     pub tokens: u32,
     pub text: String,
 }
@@ -87,6 +90,7 @@ impl Source {
             lexical: self.lexical.map(|r| r.score),
             vector: self.vector.map(|r| r.score),
             graph: self.graph.map(|r| r.score),
+            rerank: self.rerank.map(|r| r.score),
             text: self.text,
         }
     }
@@ -184,7 +188,7 @@ fn retrieve_in(
         if !seen.insert(hit.hash.clone()) {
             continue;
         }
-        if !out.is_empty() && used + hit.tokens as usize > opts.budget_tokens {
+        if !fits(out.is_empty(), used, hit.tokens, opts.budget_tokens) {
             continue;
         }
         used += hit.tokens as usize;
@@ -199,11 +203,34 @@ fn retrieve_in(
             lexical: ranks[0],
             vector: ranks[1],
             graph: ranks[2],
+            rerank: None,
             tokens: hit.tokens,
             text,
         });
     }
     Ok(out)
+}
+
+/// Whether a chunk of `tokens` fits a budget with `used` spent (the first
+/// always does).
+fn fits(first: bool, used: usize, tokens: u32, budget: usize) -> bool {
+    first || used.saturating_add(tokens as usize) <= budget
+}
+
+/// The first `k` of `sources`, in order, that fit `budget` tokens.
+pub fn pack(sources: Vec<Source>, k: usize, budget: usize) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut used = 0usize;
+    for s in sources {
+        if out.len() >= k {
+            break;
+        }
+        if fits(out.is_empty(), used, s.tokens, budget) {
+            used += s.tokens as usize;
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Notes reached from the query's best notes (and from notes named by a
@@ -264,5 +291,37 @@ fn graph_list(
             out.push((c.clone(), w));
         }
     }
+    // Chunks whose extracted facts (`ctl rag reindex --extract`) name an
+    // entity of the query, or one a relation ties to it.
+    let mut facts = Vec::new();
+    for (hash, w) in r.db.fact_chunks(&phrases(text))?.into_iter().take(DEPTH) {
+        for hit in r.db.places(&hash)? {
+            facts.push((hit, w));
+        }
+    }
+    if !facts.is_empty() {
+        out.extend(facts);
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out.truncate(DEPTH);
+    }
     Ok(out)
+}
+
+/// The query's words and runs of up to three words, as entity keys.
+fn phrases(text: &str) -> Vec<String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for n in 1..=3 {
+        for run in words.windows(n) {
+            let p = run.join(" ");
+            if p.chars().count() > 2 && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

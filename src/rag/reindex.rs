@@ -14,7 +14,6 @@
 //! `CURRENT` to it by rename when it is complete.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -88,22 +87,9 @@ struct Planned {
 pub async fn reindex(home: &Path, embedder: &Embedder, opts: Options) -> Result<Report, RagError> {
     let started = Instant::now();
     let vdir = VaultDir::new(home, &opts.vault);
-    std::fs::create_dir_all(vdir.path()).map_err(|e| RagError::io(vdir.path(), e))?;
-    let lock_path = vdir.path().join("writer.lock");
-    let lock = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|e| RagError::io(&lock_path, e))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Ok(Report { vault: opts.vault, busy: true, ..Report::default() });
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(RagError::io(&lock_path, e)),
-    }
+    let Some(lock) = vdir.lock_writer()? else {
+        return Ok(Report { vault: opts.vault, busy: true, ..Report::default() });
+    };
 
     let current = vdir.current();
     let (gen_dir, fresh) = match (&current, opts.full) {

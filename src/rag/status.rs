@@ -33,6 +33,8 @@ pub struct Status {
     pub model: Option<String>,
     pub dims: Option<u64>,
     pub last_reindex: Option<String>,
+    /// What `ctl rag reindex --extract` found.
+    pub facts: super::db::FactCounts,
     /// Files whose size or mtime differ from the index, and files gone.
     pub changed: Vec<FileChange>,
 }
@@ -47,6 +49,7 @@ pub fn status(home: &Path, opts: &Options) -> Result<Status, RagError> {
         model: None,
         dims: None,
         last_reindex: None,
+        facts: super::db::FactCounts::default(),
         changed: Vec::new(),
     };
     let reader = match Reader::open(home, &opts.vault) {
@@ -66,7 +69,9 @@ pub fn status(home: &Path, opts: &Options) -> Result<Status, RagError> {
     let skipped = reader.db.skipped()?;
     s.dims = reader.db.meta("dims")?.and_then(|d| d.parse().ok());
     s.last_reindex = reader.db.meta("last_reindex")?;
+    let facts = reader.db.fact_counts();
     reader.db.end_read();
+    s.facts = facts?;
     (s.notes, s.chunks) = counts?;
     s.model = reader.model;
     let mut files = files?;

@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Embedder, Mode, QueryOptions, RagError, Reader};
+use super::{Mode, QueryOptions, RagError, Reader};
 use crate::config::Config;
 use crate::tools::{
     Limits, SearchHit, Tool, ToolError, ToolInfo, ToolOutput, ToolTraits, Toolbox, VaultIndex,
@@ -109,33 +109,18 @@ impl Tool for RagQuery {
             if query.is_empty() {
                 return Err(ToolError::InvalidArgs("query is empty".into()));
             }
-            let failed = |e: RagError| ToolError::Failed(e.to_string());
-            let (vault, _) = super::pick_vault(&self.config, args.vault.as_deref())
-                .map_err(|e| ToolError::InvalidArgs(e.to_string()))?;
-            let home = self.home.clone();
-            let v = vault.clone();
-            let reader = crate::tools::blocking(move || Reader::open(&home, &v).map_err(failed)).await?;
-            let embedder = Embedder::from_config(&self.config).map_err(failed)?;
-            if reader.model.as_deref() != Some(embedder.name.as_str()) {
-                return Err(ToolError::Failed(format!(
-                    "the index of vault {vault} was built with another model: run `ctl rag reindex --full`"
-                )));
-            }
-            let text = format!("{}{query}", reader.query_prefix);
-            let vector = embedder
-                .embed(vec![text])
-                .await
-                .map_err(|e| ToolError::Failed(format!("cannot embed the query: {}", e.message)))?
-                .pop();
             let opts = QueryOptions {
                 k: args.k.unwrap_or(5).clamp(1, 20) as usize,
                 mode: Mode::Hybrid,
                 budget_tokens: self.config.rag.context_tokens,
             };
-            let found = crate::tools::blocking(move || {
-                super::query::retrieve(&reader, &query, vector.as_deref(), &opts).map_err(failed)
-            })
-            .await?;
+            let searched = super::search(&self.config, &self.home, args.vault.as_deref(), &query, opts)
+                .await
+                .map_err(|e| match e {
+                    RagError::Config(_) => ToolError::InvalidArgs(e.to_string()),
+                    other => ToolError::Failed(other.to_string()),
+                })?;
+            let (vault, found) = (searched.vault, searched.sources);
             let mut text = String::new();
             for (i, s) in found.iter().enumerate() {
                 let _ = write!(text, "[{}] {}\n{}\n\n", i + 1, s.cite(), s.text.trim());

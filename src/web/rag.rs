@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, ErrorBody};
 use crate::api::RetrievedSource;
-use crate::rag::{self, Embedder, Mode, QueryOptions, RagError, Reader};
+use crate::rag::{self, Mode, QueryOptions, RagError};
 
 /// A retrieval request.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -35,12 +35,19 @@ pub struct RagQueryRequest {
 pub struct RagQueryReply {
     pub vault: String,
     pub sources: Vec<RetrievedSource>,
+    /// What went wrong without failing the query (a reranker that did not
+    /// answer: the fused order stands).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn rag_error(e: RagError) -> ApiError {
     match e {
         RagError::NoIndex(_) | RagError::Config(_) | RagError::Mismatch(_) => {
             ApiError::bad_request(e.to_string())
+        }
+        RagError::Query(_) => {
+            ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "bad_gateway", e.to_string())
         }
         other => ApiError::internal(other.to_string()),
     }
@@ -65,42 +72,17 @@ pub async fn query(
     if text.is_empty() {
         return Err(ApiError::bad_request("the query is empty"));
     }
-    let (vault, _) = rag::pick_vault(&config, req.vault.as_deref()).map_err(rag_error)?;
-    let home = state.local().home.root().to_path_buf();
-    let v = vault.clone();
-    let reader = tokio::task::spawn_blocking(move || Reader::open(&home, &v))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(rag_error)?;
-    let mode = req.mode.unwrap_or_default();
-    let vector = if mode.needs_vector() {
-        let embedder = Embedder::from_config(&config).map_err(rag_error)?;
-        if reader.model.as_deref() != Some(embedder.name.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "the index of vault {vault} was built with another model: run `ctl rag reindex --full`"
-            )));
-        }
-        let q = format!("{}{text}", reader.query_prefix);
-        embedder
-            .embed(vec![q])
-            .await
-            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "bad_gateway", e.message))?
-            .pop()
-    } else {
-        None
-    };
     let opts = QueryOptions {
         k: req.k.unwrap_or(10).clamp(1, 50) as usize,
-        mode,
+        mode: req.mode.unwrap_or_default(),
         budget_tokens: config.rag.context_tokens,
     };
-    let found =
-        tokio::task::spawn_blocking(move || rag::query::retrieve(&reader, &text, vector.as_deref(), &opts))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .map_err(rag_error)?;
-    let sources = found.into_iter().enumerate().map(|(i, s)| s.into_wire(i as u32 + 1)).collect();
-    Ok(Json(RagQueryReply { vault, sources }))
+    let found = rag::search(&config, state.local().home.root(), req.vault.as_deref(), &text, opts)
+        .await
+        .map_err(rag_error)?;
+    let vault = found.vault;
+    let sources = found.sources.into_iter().enumerate().map(|(i, s)| s.into_wire(i as u32 + 1)).collect();
+    Ok(Json(RagQueryReply { vault, sources, warnings: found.warnings }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::Shared;
 use crate::api::{EventBody, Job, RagMode, RetrievedSource};
 use crate::provider::ProviderError;
-use crate::rag::{self, Embedder, Mode, QueryOptions, RagError, Reader};
+use crate::rag::{self, Mode, QueryOptions, RagError};
 
 /// The sources of this attempt, recorded in the log.
 pub(super) async fn sources_for(
@@ -51,34 +51,21 @@ async fn search(
     k: usize,
 ) -> Result<Vec<RetrievedSource>, ProviderError> {
     let config = &shared.local.config;
-    let failed = |e: RagError| match e {
-        RagError::Embed { .. } => ProviderError::transient(format!("retrieval: {e}")),
-        other => ProviderError::permanent(format!("retrieval: {other}")),
-    };
-    let reader = Reader::open(shared.local.home.root(), vault).map_err(failed)?;
-    let embedder = Embedder::from_config(config).map_err(failed)?;
-    let vector = if reader.model.as_deref() == Some(embedder.name.as_str()) {
-        let text = format!("{}{query}", reader.query_prefix);
-        let mut v = embedder.embed(vec![text]).await.map_err(|e| {
-            let message = format!("retrieval: cannot embed the query: {}", e.message);
-            ProviderError { kind: e.kind, message }
-        })?;
-        v.pop()
-    } else {
-        return Err(ProviderError::permanent(format!(
-            "retrieval: the index of vault {vault} was built with {} and the config says {}: run `ctl rag reindex --full`",
-            reader.model.as_deref().unwrap_or("no model"),
-            embedder.name
-        )));
-    };
     let opts = QueryOptions { k, mode: Mode::Hybrid, budget_tokens: config.rag.context_tokens };
-    let query = query.to_owned();
-    let found =
-        tokio::task::spawn_blocking(move || rag::query::retrieve(&reader, &query, vector.as_deref(), &opts))
-            .await
-            .map_err(|e| ProviderError::transient(format!("retrieval task failed: {e}")))?
-            .map_err(failed)?;
-    Ok(found.into_iter().enumerate().map(|(i, s)| s.into_wire(i as u32 + 1)).collect())
+    let found = rag::search(config, shared.local.home.root(), Some(vault), query, opts).await.map_err(
+        |e| match e {
+            RagError::Query(p) => ProviderError {
+                kind: p.kind,
+                message: format!("retrieval: cannot embed the query: {}", p.message),
+            },
+            RagError::Embed { .. } => ProviderError::transient(format!("retrieval: {e}")),
+            other => ProviderError::permanent(format!("retrieval: {other}")),
+        },
+    )?;
+    for w in &found.warnings {
+        tracing::warn!(job.vault = vault, "retrieval: {w}");
+    }
+    Ok(found.sources.into_iter().enumerate().map(|(i, s)| s.into_wire(i as u32 + 1)).collect())
 }
 
 /// The system message that hands the model its numbered sources.

@@ -489,3 +489,199 @@ fn rag_api_queries_reports_status_and_reads_notes_confined_to_the_vault() {
     let (status, _) = call(url, Some(&token), "GET", "/api/v1/vault/missing.md", None);
     assert_eq!(status, 404);
 }
+
+/// The index database of the default vault's current generation.
+fn index_db(env: &Env) -> rusqlite::Connection {
+    let vdir = env.home.join("rag/default");
+    let current = std::fs::read_to_string(vdir.join("CURRENT")).unwrap();
+    rusqlite::Connection::open(vdir.join(current.trim()).join("index.db")).unwrap()
+}
+
+fn extract(env: &Env) -> (Value, String) {
+    let out = env.run(&["rag", "reindex", "--extract", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "reindex --extract failed:\n{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+/// `--extract` against the tool-calling test server (grammar-constrained
+/// tool calls, so the tiny model's answers fit the schema): the estimate
+/// first; every live chunk extracted once, cached by its hash; an edit
+/// extracts only the chunk that changed; a deleted note's facts leave with
+/// it; and a graph query reaches a chunk through an entity its facts name.
+#[test]
+fn rag_extract_keeps_facts_per_chunk_cached_by_hash() {
+    let (env, vault) = rag_env(&format!(
+        "extract_model = \"tools:tiny\"\n\n[providers.tools]\nkind = \"openai\"\nbase_url = \"{}\"\nidle_timeout_secs = 120\n",
+        crate::helper::llm::tools_url()
+    ));
+    write(&vault, "Alpha.md", "# Goals\nAda ships the zanzibar migration with Grace.\n");
+    write(&vault, "Beta.md", "# Vendors\nPlatypus cloud hosts the quokka service.\n");
+    write(&vault, "Gamma.md", "# Team\nThe walrus team reviews the budget every week.\n");
+
+    let (first, stderr) = extract(&env);
+    assert!(stderr.contains("extraction: 3 chunks of vault default to tools:tiny: about"), "{stderr}");
+    let x = &first["extract"];
+    assert_eq!(n(x, "chunks_extracted") + n(x, "chunks_failed"), 3, "{first}");
+    assert!(n(x, "chunks_extracted") >= 1, "{first}");
+    let db = index_db(&env);
+    let extracted: i64 = db.query_row("SELECT count(*) FROM extracted", [], |r| r.get(0)).unwrap();
+    assert_eq!(extracted as u64, n(x, "chunks_extracted"));
+    // Every fact names its source chunk, and that chunk is in the index.
+    let orphans: i64 = db
+        .query_row(
+            "SELECT count(*) FROM entities e WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.hash = e.hash)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+
+    // Nothing changed: only chunks that failed before are sent again.
+    let failed = n(x, "chunks_failed");
+    let (second, stderr) = extract(&env);
+    assert!(stderr.contains(&format!("extraction: {failed} chunks")), "{stderr}");
+    assert_eq!(n(&second["extract"], "chunks_extracted") + n(&second["extract"], "chunks_failed"), failed);
+
+    // An edit: one new chunk to extract; the old chunk's facts leave.
+    write(&vault, "Alpha.md", "# Goals\nAda ships the zanzibar migration alone.\n");
+    std::thread::sleep(Duration::from_millis(20));
+    let (third, _) = extract(&env);
+    let x = &third["extract"];
+    assert_eq!(n(&third, "notes_changed"), 1, "{third}");
+    let settled = n(&second["extract"], "chunks_failed");
+    assert_eq!(n(x, "chunks_extracted") + n(x, "chunks_failed"), 1 + settled, "{third}");
+    // A delete: its facts leave in the next extraction pass.
+    let status: Value = serde_json::from_str(&env.ok(&["rag", "status", "--json"])).unwrap();
+    let before = n(&status["facts"], "chunks");
+    std::fs::remove_file(vault.join("Gamma.md")).unwrap();
+    let (fourth, _) = extract(&env);
+    let status: Value = serde_json::from_str(&env.ok(&["rag", "status", "--json"])).unwrap();
+    let gamma_had_facts = n(&fourth["extract"], "chunks_pruned");
+    let retried = n(&fourth["extract"], "chunks_extracted");
+    assert_eq!(n(&status["facts"], "chunks"), before - gamma_had_facts + retried, "{status}");
+    assert!(before >= 1);
+
+    // A query naming an entity reaches the chunk whose facts hold it, in
+    // graph mode (no note is called that). The tiny test model's facts are
+    // noise, so this fact is written as a model's answer is stored.
+    let db = index_db(&env);
+    let hash: String = db
+        .query_row("SELECT hash FROM file_chunks WHERE path = 'Beta.md' ORDER BY ord LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    db.execute(
+        "INSERT INTO entities (hash, name, key, kind) VALUES (?1, 'Platypus Cloud', 'platypus cloud', 'organisation')",
+        [&hash],
+    )
+    .unwrap();
+    let found = paths(&query(&env, "who runs platypus cloud", "graph"));
+    assert_eq!(found.first().map(String::as_str), Some("Beta.md"), "{found:?}");
+}
+
+/// The scores a reranking server gives `documents` for `query`, asked
+/// directly (the same request shape ctl sends).
+fn rerank_scores(url: &str, query: &str, documents: &[String]) -> Vec<f64> {
+    let (status, body) = call(
+        url,
+        None,
+        "POST",
+        "/rerank",
+        Some(
+            serde_json::json!({"model": "tiny-rerank", "query": query, "documents": documents, "top_n": documents.len()}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut scores = vec![f64::NAN; documents.len()];
+    for r in body["results"].as_array().unwrap() {
+        scores[r["index"].as_u64().unwrap() as usize] = r["relevance_score"].as_f64().unwrap();
+    }
+    scores
+}
+
+#[test]
+fn rag_reranker_orders_and_cuts_the_fused_results_and_its_failure_keeps_them() {
+    let rerank = crate::helper::llm::rerank_url();
+    let (env, vault) =
+        rag_env(&format!("\n[rag.rerank]\nurl = \"{rerank}\"\nmodel = \"tiny-rerank\"\ncandidates = 8\n"));
+    for (name, text) in [
+        ("Garden.md", "# Garden\nTomatoes need sun and water every morning in the garden.\n"),
+        ("Bikes.md", "# Bikes\nThe bike chain needs oil after rain; check the brakes too.\n"),
+        ("Bread.md", "# Bread\nBread dough rises in a warm kitchen for two hours.\n"),
+        ("Taxes.md", "# Taxes\nFile the tax return before April and keep the receipts.\n"),
+        ("Sleep.md", "# Sleep\nA dark cool room and no screens help sleep at night.\n"),
+    ] {
+        write(&vault, name, text);
+    }
+    reindex(&env);
+    let q = "what does the garden need in the morning";
+
+    // Every candidate comes back in the server's order, each with its rank
+    // and score; the scores agree with the server asked directly.
+    let all = query(&env, q, "hybrid");
+    assert_eq!(all.len(), 5, "{all:?}");
+    let texts: Vec<String> = all.iter().map(|r| r["text"].as_str().unwrap().to_owned()).collect();
+    let direct = rerank_scores(&rerank, q, &texts);
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(r["rerank"]["rank"].as_u64(), Some(i as u64 + 1), "{r}");
+        let score = r["rerank"]["score"].as_f64().unwrap();
+        assert!((score - direct[i]).abs() < 1e-3, "ctl {score} vs server {} for {r}", direct[i]);
+        if i > 0 {
+            assert!(direct[i - 1] >= direct[i] - 1e-3, "not in the server's order: {direct:?}");
+        }
+    }
+    // The cut to k happens after reranking: the top two by the server's
+    // scores, whatever their fused ranks were.
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by(|&a, &b| direct[b].total_cmp(&direct[a]));
+    let two = env.ok(&["rag", "query", q, "--k", "2", "--json"]);
+    let two: Vec<Value> = serde_json::from_str(&two).unwrap();
+    let got: Vec<&str> = two.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert_eq!(got.len(), 2);
+    for (g, want) in got.iter().zip(&order) {
+        let s = direct[texts.iter().position(|t| t == g).unwrap()];
+        assert!((s - direct[*want]).abs() < 1e-3, "{got:?} are not the top two of {direct:?}");
+    }
+    // --explain shows the reranker's rank beside the indexes'.
+    let explained = env.ok(&["rag", "query", q, "--k", "2", "--explain"]);
+    assert!(explained.contains("rerank"), "{explained}");
+
+    // Over the API too: each source carries its rerank score.
+    let token = env.token("rerank");
+    let server = env.serve();
+    let (status, body) = call(
+        &server.url,
+        Some(&token),
+        "POST",
+        "/api/v1/rag/query",
+        Some(serde_json::json!({"query": q, "k": 2})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body["sources"][0]["rerank"].as_f64().is_some(), "{body}");
+    assert!(body.get("warnings").is_none(), "{body}");
+    drop(server);
+
+    // A reranker that does not answer: the fused order stands, with a
+    // warning, on the CLI and in the API reply.
+    let dead = format!("http://127.0.0.1:{}/v1", crate::helper::llm::free_port());
+    let config = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, config.replace(&rerank, &dead)).unwrap();
+    let out = env.run(&["rag", "query", q, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fused: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fused.len(), 5);
+    assert!(fused.iter().all(|r| r.get("rerank").is_none()), "{fused:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("reranker") && stderr.contains("the fused order stands"), "{stderr}");
+    let server = env.serve();
+    let (status, body) = call(
+        &server.url,
+        Some(&token),
+        "POST",
+        "/api/v1/rag/query",
+        Some(serde_json::json!({"query": q, "k": 2})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body["warnings"][0].as_str().unwrap().contains("the fused order stands"), "{body}");
+}

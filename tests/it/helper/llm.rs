@@ -142,3 +142,50 @@ fn wait_ready(url: &str) {
     }
     panic!("llama_cpp.server did not become ready at {url}");
 }
+
+/// The base URL (with `/v1`) of a real reranking server: llama.cpp's
+/// `llama-server --reranking` serving the tiny random reranker of
+/// `tests/fixtures/tiny_rerank_gguf.py` (`CTL_TEST_RERANK_URL` from
+/// `.ci/run`, else one started for this test process from what
+/// `.ci/setup-reranker` installed).
+pub fn rerank_url() -> String {
+    if let Ok(url) = std::env::var("CTL_TEST_RERANK_URL") {
+        return url;
+    }
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let dir = std::env::var_os("CTL_TEST_CACHE").map_or_else(
+                || PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/ctl-test"),
+                PathBuf::from,
+            );
+            let dir = dir.join("llama-server");
+            let bin = dir.join("bin/llama-server");
+            assert!(bin.exists(), "no reranking server at {}; run .ci/setup-reranker", bin.display());
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let model = root.join(format!("target/test-fixtures/tiny-rerank-{}.gguf", std::process::id()));
+            std::fs::create_dir_all(model.parent().unwrap()).unwrap();
+            let status = Command::new(dir.join("venv/bin/python"))
+                .arg(root.join("tests/fixtures/tiny_rerank_gguf.py"))
+                .arg(&model)
+                .status()
+                .expect("cannot run the reranker model generator");
+            assert!(status.success(), "tiny_rerank_gguf.py failed");
+            let port = free_port();
+            let child = Command::new(bin)
+                .arg("-m")
+                .arg(&model)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-t", "1"])
+                .args(["--reranking", "--no-webui", "--alias", "tiny-rerank"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot start llama-server");
+            let guard = ChildGuard(child);
+            let url = format!("http://127.0.0.1:{port}/v1");
+            wait_ready(&url);
+            Server { url, _child: guard }
+        })
+        .url
+        .clone()
+}

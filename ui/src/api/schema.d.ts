@@ -820,6 +820,11 @@ export interface components {
         RagQueryReply: {
             sources: components["schemas"]["RetrievedSource"][];
             vault: string;
+            /**
+             * @description What went wrong without failing the query (a reranker that did not
+             *     answer: the fused order stands).
+             */
+            warnings?: string[];
         };
         /** @description A retrieval request. */
         RagQueryRequest: {
@@ -889,6 +894,11 @@ export interface components {
             n: number;
             /** @description The note's path from the vault root. */
             path: string;
+            /**
+             * Format: double
+             * @description The reranker's score, when one is configured (`[rag.rerank]`).
+             */
+            rerank?: number | null;
             /**
              * Format: double
              * @description The fused score.

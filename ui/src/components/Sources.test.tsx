@@ -32,6 +32,11 @@ describe("sources under an answer", () => {
     expect(first.getAttribute("title")).toContain("lexical 2.50 · vector 0.810");
   });
 
+  test("a reranker's score joins the indexes' on hover", () => {
+    render(<SourceList sources={[src({ rerank: 0.9731 })]} />);
+    expect(screen.getByRole("link").getAttribute("title")).toContain("vector 0.810 · rerank 0.973");
+  });
+
   test("a click opens the note in the app, without a reload", () => {
     const push = vi.spyOn(history, "pushState");
     render(<SourceList sources={[src()]} />);

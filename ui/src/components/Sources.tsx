@@ -29,6 +29,7 @@ function scoresTitle(s: RetrievedSource): string {
   if (s.lexical != null) parts.push(`lexical ${score(s.lexical)}`);
   if (s.vector != null) parts.push(`vector ${score(s.vector)}`);
   if (s.graph != null) parts.push(`graph ${score(s.graph)}`);
+  if (s.rerank != null) parts.push(`rerank ${score(s.rerank)}`);
   return `${parts.join(" · ")}\nchunk ${s.hash.slice(0, 12)}`;
 }
 

