@@ -685,3 +685,47 @@ fn rag_reranker_orders_and_cuts_the_fused_results_and_its_failure_keeps_them() {
     assert_eq!(status, 200, "{body}");
     assert!(body["warnings"][0].as_str().unwrap().contains("the fused order stands"), "{body}");
 }
+
+/// `ctl ARGS` with `ro` mounted read-only: a bind mount in a mount
+/// namespace of the command's own (bubblewrap), the rest of the system as is.
+fn run_with_read_only(env: &Env, ro: &Path, args: &[&str]) -> std::process::Output {
+    let ctl = env.cmd();
+    let mut c = std::process::Command::new("bwrap");
+    c.args(["--dev-bind", "/", "/", "--ro-bind"]).arg(ro).arg(ro).arg("--").arg(ctl.get_program()).args(args);
+    for (k, v) in ctl.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c.stdin(Stdio::null()).output().expect("bwrap (bubblewrap) runs the read-only mounts")
+}
+
+#[test]
+fn rag_a_vault_on_a_read_only_filesystem_indexes_and_a_read_only_index_fails_clearly() {
+    let (env, vault) = rag_env("");
+    fixture(&vault);
+    // ctl never writes into the vault: a read-only one indexes in full.
+    let out = run_with_read_only(&env, &vault, &["rag", "reindex", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(n(&report, "notes_new"), 6, "{report}");
+    assert_eq!(paths(&query(&env, "zanzibar", "hybrid"))[0], "Projects/Alpha.md");
+
+    // The index on a read-only filesystem: reindex stops with one line
+    // naming the cause; queries still read the index.
+    write(&vault, "New.md", "# New\nwombat burrows\n");
+    let rag = env.home.join("rag");
+    let out = run_with_read_only(&env, &rag, &["rag", "reindex"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = run_with_read_only(&env, &rag, &["rag", "query", "zanzibar", "--json", "--mode", "lexical"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(paths(&found)[0], "Projects/Alpha.md");
+    // Writable again, the next run picks the new note up.
+    let after = reindex(&env);
+    assert_eq!(n(&after, "notes_new"), 1, "{after}");
+}
