@@ -158,7 +158,9 @@ fn retrieve_in(
         Vec::new()
     };
 
-    let lists: [(&[(Hit, f64)], usize); 3] = [(&lexical, 0), (&vector_list, 1), (&graph, 2)];
+    // Graph mode reads the lexical list only to seed the graph.
+    let lexical_fused: &[(Hit, f64)] = if mode == Mode::Graph { &[] } else { &lexical };
+    let lists: [(&[(Hit, f64)], usize); 3] = [(lexical_fused, 0), (&vector_list, 1), (&graph, 2)];
     type Fused = (Hit, f64, [Option<Rank>; 3]);
     let mut fused: HashMap<(String, u32), Fused> = HashMap::new();
     for (list, which) in lists {
@@ -248,6 +250,19 @@ fn graph_list(
         .map(str::to_lowercase)
         .collect();
     words.push(text.trim().to_lowercase());
+    // A note is often named with hyphens where a query has spaces or dots
+    // ("npm team" → npm-team.md, "package.json" → package-json.md): runs
+    // of two or three words, and the whole query, joined by hyphens.
+    for p in phrases(text).into_iter().chain([text.trim().to_lowercase()]) {
+        let joined: String = p
+            .split(|c: char| c.is_whitespace() || c == '.' || c == '_')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        if joined.contains('-') && !words.contains(&joined) {
+            words.push(joined);
+        }
+    }
     let graph = r.graph();
     let named = graph.notes_named(&words)?;
 
@@ -267,9 +282,41 @@ fn graph_list(
             seeds.push((p.clone(), 1.0));
         }
     }
-    let weights = graph.expand(&seeds, &named)?;
-    let mut ranked: Vec<(String, (f64, Option<String>))> = weights.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    // First the seeds, each by its own weight plus half the weight of every
+    // other seed linked with it (what the graph says about the other lists'
+    // best: a note the others' best notes link is likelier the answer);
+    // then the notes the expansion reaches from them. Neighbours never
+    // outrank the seeds: in a densely linked vault a hub is a neighbour of
+    // everything, and ranking it first would put the same wrong note at the
+    // top of every query.
+    let linked: Vec<Vec<String>> = seeds
+        .iter()
+        .map(|(p, _)| Ok(graph.neighbours(p)?.into_iter().map(|(n, _)| n).collect()))
+        .collect::<Result<_, super::graph::GraphError>>()?;
+    let mut first: Vec<(String, (f64, Option<String>))> = seeds
+        .iter()
+        .enumerate()
+        .map(|(i, (p, w))| {
+            let support: f64 = seeds
+                .iter()
+                .zip(&linked)
+                .enumerate()
+                .filter(|(j, (_, links))| *j != i && links.contains(p))
+                .map(|(_, ((_, wj), _))| 0.5 * wj)
+                .sum();
+            let bonus = if named.contains(p) { 1.0 } else { 0.0 };
+            (p.clone(), (w + bonus + support, None))
+        })
+        .collect();
+    first.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    let mut rest: Vec<(String, (f64, Option<String>))> = graph
+        .expand(&seeds, &named)?
+        .into_iter()
+        .filter(|(p, _)| !seeds.iter().any(|(s, _)| s == p))
+        .collect();
+    rest.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    let mut ranked = first;
+    ranked.extend(rest);
     ranked.truncate(DEPTH);
     let mut out = Vec::new();
     for (path, (w, heading)) in ranked {
@@ -299,9 +346,12 @@ fn graph_list(
             facts.push((hit, w));
         }
     }
+    // They name what the query names: ahead of the notes' tiers (a chunk
+    // listed twice keeps its first place when the lists are fused).
     if !facts.is_empty() {
-        out.extend(facts);
-        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        facts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        facts.extend(out);
+        out = facts;
         out.truncate(DEPTH);
     }
     Ok(out)

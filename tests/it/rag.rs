@@ -729,3 +729,14 @@ fn rag_a_vault_on_a_read_only_filesystem_indexes_and_a_read_only_index_fails_cle
     let after = reindex(&env);
     assert_eq!(n(&after, "notes_new"), 1, "{after}");
 }
+
+#[test]
+fn rag_graph_finds_a_hyphenated_note_by_its_name_in_words() {
+    let (env, vault) = rag_env("");
+    write(&vault, "road-map.md", "# Plans\nQuarterly goals and milestones.\n");
+    write(&vault, "package-json.md", "# Fields\nThe manifest's fields.\n");
+    write(&vault, "Other.md", "# Other\nA road and a map, in passing; see [[road-map]].\n");
+    reindex(&env);
+    assert_eq!(paths(&query(&env, "where is the road map", "graph"))[0], "road-map.md");
+    assert_eq!(paths(&query(&env, "package.json", "graph"))[0], "package-json.md");
+}
