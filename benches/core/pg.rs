@@ -111,10 +111,10 @@ fn bare_queue_round(schema: &Schema, n: usize) -> f64 {
     schema.rt.block_on(async move {
         let mut c = Schema::connect(url).await;
         c.batch_execute(
-            "CREATE TABLE bare_q (id TEXT PRIMARY KEY, state TEXT NOT NULL, priority INT NOT NULL, job JSONB NOT NULL, lease TEXT);
-             CREATE INDEX ON bare_q (priority DESC, id) WHERE state = 'queued';
-             CREATE TABLE bare_e (job_id TEXT, first_seq BIGINT, last_seq BIGINT, lines TEXT, PRIMARY KEY (job_id, first_seq));
-             CREATE TABLE bare_r (id TEXT PRIMARY KEY, state TEXT, output TEXT)",
+            "CREATE TABLE IF NOT EXISTS bare_q (id TEXT PRIMARY KEY, state TEXT NOT NULL, priority INT NOT NULL, job JSONB NOT NULL, lease TEXT);
+             CREATE INDEX IF NOT EXISTS bare_q_next ON bare_q (priority DESC, id) WHERE state = 'queued';
+             CREATE TABLE IF NOT EXISTS bare_e (job_id TEXT, first_seq BIGINT, last_seq BIGINT, lines TEXT, PRIMARY KEY (job_id, first_seq));
+             CREATE TABLE IF NOT EXISTS bare_r (id TEXT PRIMARY KEY, state TEXT, output TEXT)",
         )
         .await
         .unwrap();
@@ -260,18 +260,27 @@ pub fn bench(report: &mut Report, upstream_url: &str, n_queue: usize, n_pickup: 
     };
     let schema = Arc::new(Schema::new(&base));
 
-    // Queue throughput: n no-op jobs submitted back to back, one worker.
-    let bare = bare_queue_round(&schema, n_queue);
+    // Queue throughput: n no-op jobs submitted back to back, one worker;
+    // rounds of the bare loop and of ctl interleaved, the median ratio
+    // (one round each swings by ±15% on a busy 2-core machine).
     let pg = PgEnv::new(upstream_url, &schema);
     let worker = pg.worker();
     let spec = noop_spec();
-    let t0 = Instant::now();
-    let ids: Vec<String> = (0..n_queue).map(|_| pg.local.submit(spec.clone()).unwrap().id).collect();
-    let last = ids.last().cloned().unwrap_or_default();
-    wait_until("the jobs to complete", 300, Duration::from_millis(2), || {
-        pg.local.queue.locate(&last) == Some(Dir::Completed)
-    });
-    let rate = n_queue as f64 / t0.elapsed().as_secs_f64();
+    let mut rounds: Vec<(f64, f64)> = Vec::new();
+    for round in 1..=3 {
+        let bare = bare_queue_round(&schema, n_queue);
+        let t0 = Instant::now();
+        let ids: Vec<String> = (0..n_queue).map(|_| pg.local.submit(spec.clone()).unwrap().id).collect();
+        let last = ids.last().cloned().unwrap_or_default();
+        wait_until("the jobs to complete", 300, Duration::from_millis(2), || {
+            pg.local.queue.locate(&last) == Some(Dir::Completed)
+        });
+        let rate = n_queue as f64 / t0.elapsed().as_secs_f64();
+        eprintln!("  round {round}: ctl on PostgreSQL {} jobs/s, bare SQL {} jobs/s", num(rate), num(bare));
+        rounds.push((rate, bare));
+    }
+    rounds.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    let (rate, bare) = rounds[rounds.len() / 2];
     let ratio = rate / bare;
     report.metric("pg_queue_ratio", ratio, Target::AtLeast(0.7));
     report.row(Row {
@@ -279,7 +288,7 @@ pub fn bench(report: &mut Report, upstream_url: &str, n_queue: usize, n_pickup: 
         what: format!("no-op jobs through ctl on PostgreSQL (library submit, one `ctl worker`, {n_queue} jobs) vs. a bare SQL loop doing the same inserts, `SKIP LOCKED` claims, event rows and updates"),
         ctl: format!("{} jobs/s", num(rate)),
         baseline: format!("{} jobs/s", num(bare)),
-        notes: format!("ratio {}", num(ratio)),
+        notes: format!("ratio {} (median of 3 interleaved rounds)", num(ratio)),
     });
 
     // Pickup: jobs one at a time, the worker idle between them.
