@@ -164,71 +164,72 @@ impl ReindexArgs {
         for w in &report.warnings {
             eprintln!("warning: {w}");
         }
-        let mut t = Table::new();
-        t.load_style(UTF8_BORDERS_ONLY);
-        t.set_header(vec![
-            "vault",
-            "new",
-            "changed",
-            "unchanged",
-            "renamed",
-            "deleted",
-            "skipped",
-            "embedded",
-            "calls",
-            "time",
-        ]);
-        t.add_row(vec![
-            report.vault.clone(),
-            report.notes_new.to_string(),
-            report.notes_changed.to_string(),
-            report.notes_unchanged.to_string(),
-            report.notes_renamed.to_string(),
-            report.notes_deleted.to_string(),
-            report.notes_skipped.to_string(),
-            report.chunks_embedded.to_string(),
-            report.embed_calls.to_string(),
-            format!("{:.1}s", report.elapsed_ms as f64 / 1000.0),
-        ]);
-        for i in 1..10 {
-            if let Some(c) = t.column_mut(i) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        println!("{t}");
+        print_counts(
+            &[
+                "vault",
+                "new",
+                "changed",
+                "unchanged",
+                "renamed",
+                "deleted",
+                "skipped",
+                "embedded",
+                "calls",
+                "time",
+            ],
+            vec![
+                report.vault.clone(),
+                report.notes_new.to_string(),
+                report.notes_changed.to_string(),
+                report.notes_unchanged.to_string(),
+                report.notes_renamed.to_string(),
+                report.notes_deleted.to_string(),
+                report.notes_skipped.to_string(),
+                report.chunks_embedded.to_string(),
+                report.embed_calls.to_string(),
+                seconds(report.elapsed_ms),
+            ],
+            1,
+        );
         if let Some(x) = extracted {
             for w in &x.warnings {
                 eprintln!("warning: {w}");
             }
-            let mut t = Table::new();
-            t.load_style(UTF8_BORDERS_ONLY);
-            t.set_header(vec![
-                "extracted",
-                "failed",
-                "entities",
-                "relations",
-                "tokens in",
-                "tokens out",
-                "time",
-            ]);
-            t.add_row(vec![
-                x.chunks_extracted.to_string(),
-                x.chunks_failed.to_string(),
-                x.entities.to_string(),
-                x.relations.to_string(),
-                x.usage.prompt_tokens.to_string(),
-                x.usage.completion_tokens.to_string(),
-                format!("{:.1}s", x.elapsed_ms as f64 / 1000.0),
-            ]);
-            for i in 0..7 {
-                if let Some(c) = t.column_mut(i) {
-                    c.set_cell_alignment(CellAlignment::Right);
-                }
-            }
-            println!("{t}");
+            print_counts(
+                &["extracted", "failed", "entities", "relations", "tokens in", "tokens out", "time"],
+                vec![
+                    x.chunks_extracted.to_string(),
+                    x.chunks_failed.to_string(),
+                    x.entities.to_string(),
+                    x.relations.to_string(),
+                    x.usage.prompt_tokens.to_string(),
+                    x.usage.completion_tokens.to_string(),
+                    seconds(x.elapsed_ms),
+                ],
+                0,
+            );
         }
         Ok(0)
     }
+}
+
+/// One row of counts under its header, numbers (the columns from
+/// `first_number` on) aligned right.
+fn print_counts(header: &[&str], row: Vec<String>, first_number: usize) {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY);
+    t.set_header(header.to_vec());
+    t.add_row(row);
+    for i in first_number..header.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    println!("{t}");
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
 }
 
 /// The `--extract` step: the estimate, the confirmation on a terminal,

@@ -649,14 +649,11 @@ fn rag_reranker_orders_and_cuts_the_fused_results_and_its_failure_keeps_them() {
 
     // Over the API too: each source carries its rerank score.
     let token = env.token("rerank");
+    let api_query = |url: &str| {
+        call(url, Some(&token), "POST", "/api/v1/rag/query", Some(serde_json::json!({"query": q, "k": 2})))
+    };
     let server = env.serve();
-    let (status, body) = call(
-        &server.url,
-        Some(&token),
-        "POST",
-        "/api/v1/rag/query",
-        Some(serde_json::json!({"query": q, "k": 2})),
-    );
+    let (status, body) = api_query(&server.url);
     assert_eq!(status, 200, "{body}");
     assert!(body["sources"][0]["rerank"].as_f64().is_some(), "{body}");
     assert!(body.get("warnings").is_none(), "{body}");
@@ -675,13 +672,7 @@ fn rag_reranker_orders_and_cuts_the_fused_results_and_its_failure_keeps_them() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("reranker") && stderr.contains("the fused order stands"), "{stderr}");
     let server = env.serve();
-    let (status, body) = call(
-        &server.url,
-        Some(&token),
-        "POST",
-        "/api/v1/rag/query",
-        Some(serde_json::json!({"query": q, "k": 2})),
-    );
+    let (status, body) = api_query(&server.url);
     assert_eq!(status, 200, "{body}");
     assert!(body["warnings"][0].as_str().unwrap().contains("the fused order stands"), "{body}");
 }
