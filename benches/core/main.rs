@@ -111,6 +111,8 @@ fn main() {
         rag::bench_scan(&mut report, pick(50_000, 200_000), 384, pick(20, 50), 5);
         section("rag_mrr10_*, rag_recall10_*");
         rag::bench_quality(&mut report);
+        section("rag_reindex_*, rag_query_p50_ms, rag_serve_rss_mb");
+        rag::bench_scale(&mut report, &upstream, pick(2_000, 10_000), pick(50, 200), 5);
     }
     match std::env::var("CTL_BENCH_LLM_URL") {
         Ok(llm) if wanted("llm") => {

@@ -119,27 +119,34 @@ fn bare_queue_round(schema: &Schema, n: usize) -> f64 {
         .await
         .unwrap();
         let body = serde_json::to_string(&json!({"v": 1, "prompt": "noop", "pad": "x".repeat(300)})).unwrap();
+        // Each statement prepared once, as a hand-written loop would (ctl
+        // keeps its prepared statements per connection too).
+        let insert = c.prepare("INSERT INTO bare_q VALUES ($1, 'queued', 0, $2::text::jsonb, NULL)").await.unwrap();
+        let claim = c
+            .prepare(
+                "WITH next AS (SELECT id FROM bare_q WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 UPDATE bare_q q SET state = 'active', lease = 'l' FROM next WHERE q.id = next.id RETURNING q.id, q.job::text",
+            )
+            .await
+            .unwrap();
+        let event = c.prepare("INSERT INTO bare_e VALUES ($1, $2, $3, $4)").await.unwrap();
+        let lease = c.prepare("SELECT lease FROM bare_q WHERE id = $1 FOR UPDATE").await.unwrap();
+        let done = c.prepare("UPDATE bare_q SET state = 'completed', lease = NULL WHERE id = $1").await.unwrap();
+        let record = c.prepare("INSERT INTO bare_r VALUES ($1, 'completed', 'x')").await.unwrap();
         let t0 = Instant::now();
         for _ in 0..n {
             let id = ctl::queue::new_id();
-            c.execute("INSERT INTO bare_q VALUES ($1, 'queued', 0, $2::text::jsonb, NULL)", &[&id, &body]).await.unwrap();
+            c.execute(&insert, &[&id, &body]).await.unwrap();
             let tx = c.transaction().await.unwrap();
-            let row = tx
-                .query_one(
-                    "WITH next AS (SELECT id FROM bare_q WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                     UPDATE bare_q q SET state = 'active', lease = 'l' FROM next WHERE q.id = next.id RETURNING q.id, q.job::text",
-                    &[],
-                )
-                .await
-                .unwrap();
+            let row = tx.query_one(&claim, &[]).await.unwrap();
             tx.commit().await.unwrap();
             let got: String = row.get(0);
-            c.execute("INSERT INTO bare_e VALUES ($1, 0, 1, 'queued\nstarted\n')", &[&got]).await.unwrap();
+            c.execute(&event, &[&got, &0i64, &1i64, &"queued\nstarted\n"]).await.unwrap();
             let tx = c.transaction().await.unwrap();
-            tx.query_one("SELECT lease FROM bare_q WHERE id = $1 FOR UPDATE", &[&got]).await.unwrap();
-            tx.execute("INSERT INTO bare_e VALUES ($1, 2, 3, 'token\ndone\n')", &[&got]).await.unwrap();
-            tx.execute("UPDATE bare_q SET state = 'completed', lease = NULL WHERE id = $1", &[&got]).await.unwrap();
-            tx.execute("INSERT INTO bare_r VALUES ($1, 'completed', 'x')", &[&got]).await.unwrap();
+            tx.query_one(&lease, &[&got]).await.unwrap();
+            tx.execute(&event, &[&got, &2i64, &3i64, &"token\ndone\n"]).await.unwrap();
+            tx.execute(&done, &[&got]).await.unwrap();
+            tx.execute(&record, &[&got]).await.unwrap();
             tx.commit().await.unwrap();
         }
         n as f64 / t0.elapsed().as_secs_f64()

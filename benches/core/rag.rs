@@ -16,8 +16,9 @@
 //! `CTL_BENCH_EMBED_URL` (the server's `/v1` URL); `bench/run` sets both
 //! when it can.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ctl::rag::vectors::{FlatStore, VectorStore};
 use ctl::rag::{Mode, QueryOptions};
@@ -25,7 +26,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::report::{Report, Row, Target, num};
-use crate::util::{Env, median, scratch};
+use crate::upstream::Upstream;
+use crate::util::{Env, http_client, median, ms_since, percentile, rss_mb, scratch};
 
 /// A fixed-seed xorshift generator: the same vectors every run.
 struct Rng(u64);
@@ -247,4 +249,218 @@ pub fn bench_quality(report: &mut Report) {
         ),
     });
     report.detail("rag_quality", json!({ "scores": scores, "reindex": summary, "reindex_s": reindex_s }));
+}
+
+/// A synthetic vault: `notes` notes in 100 folders, each with a title,
+/// `sections` headed sections of `words` pseudo-words drawn with a Zipf-like
+/// skew (as words of real text are), and two wikilinks to other notes.
+/// Returns the text of every section, for queries.
+fn synthetic_vault(vault: &Path, notes: usize, sections: usize, words: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 16] =
+        ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zu", "shi", "pe", "da", "go", "ri", "su", "be", "no"];
+    let word = |mut i: usize| {
+        let mut w = String::new();
+        loop {
+            w.push_str(SYLLABLES[i % 16]);
+            i /= 16;
+            if i == 0 {
+                break w;
+            }
+        }
+    };
+    let mut rng = Rng(0x0a11_ce5e_ed00_0001);
+    let mut draw = || {
+        let u = f64::from(rng.next()) + 0.5;
+        word((20_000f64.powf(u) as usize).saturating_sub(1))
+    };
+    let mut texts = Vec::new();
+    for i in 0..notes {
+        let mut note = format!("---\ntitle: Note {i} {}\n---\n", draw());
+        for s in 0..sections {
+            let mut para: Vec<String> = (0..words).map(|_| draw()).collect();
+            if s == 0 {
+                for k in [7, 131] {
+                    para.push(format!("[[n{:05}]]", (i * k + 1) % notes));
+                }
+            }
+            let para = para.join(" ");
+            let _ = write!(note, "\n## {} {}\n{para}\n", draw(), draw());
+            texts.push(para);
+        }
+        let path = vault.join(format!("f{:02}/n{i:05}.md", i % 100));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, note).unwrap();
+    }
+    texts
+}
+
+/// Wall milliseconds of `ctl rag reindex --json` (which must succeed).
+fn timed_reindex(env: &Env) -> (f64, serde_json::Value) {
+    let t0 = Instant::now();
+    let out = env.cmd().args(["--json", "rag", "reindex"]).output().unwrap();
+    let ms = ms_since(t0);
+    assert!(out.status.success(), "reindex failed: {}", String::from_utf8_lossy(&out.stderr));
+    (ms, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// `rag_reindex_noop_10k_ms`, `rag_reindex_one_edit_ms`, `rag_query_p50_ms`,
+/// `rag_query_p95_ms` and `rag_serve_rss_mb` on a synthetic vault of
+/// `notes` notes × 10 sections (one chunk each), embedded by the bench
+/// upstream's bag-of-words vectors (384 dimensions).
+pub fn bench_scale(report: &mut Report, up: &Upstream, notes: usize, queries: usize, rounds: usize) {
+    let env = Env::new(&up.url, "bench", "");
+    let vault = env.dir.path().join("vault");
+    let texts = synthetic_vault(&vault, notes, 10, 60);
+    let mut config = std::fs::read_to_string(&env.config).unwrap();
+    let _ = write!(
+        config,
+        "\n[rag]\nvault = \"{}\"\nembed_model = \"bench:bow\"\nembed_batch = 128\n",
+        vault.display()
+    );
+    std::fs::write(&env.config, config).unwrap();
+    let (first_ms, first) = timed_reindex(&env);
+    let chunks = first["chunks_embedded"].as_u64().unwrap_or(0);
+    eprintln!("  first reindex: {} notes, {chunks} chunks in {:.1} s", num(notes as f64), first_ms / 1000.0);
+
+    // An unchanged vault, against a walk that stats every file.
+    let stat_walk = || {
+        let t0 = Instant::now();
+        let mut stack = vec![vault.clone()];
+        let mut n = 0usize;
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let e = e.unwrap();
+                let meta = std::fs::metadata(e.path()).unwrap();
+                if meta.is_dir() {
+                    stack.push(e.path());
+                } else {
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, notes);
+        ms_since(t0)
+    };
+    let (mut noop, mut walk) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (ms, out) = timed_reindex(&env);
+        assert_eq!(out["notes_unchanged"].as_u64(), Some(notes as u64), "{out}");
+        noop.push(ms);
+        walk.push(stat_walk());
+    }
+    let noop_ms = median(&noop);
+    report.metric("rag_reindex_noop_10k_ms", noop_ms, Target::AtMost(1000.0));
+    report.row(Row {
+        key: Some("rag_reindex_noop_10k_ms"),
+        what: format!(
+            "`ctl rag reindex` of an unchanged vault of {} notes ({} chunks)",
+            num(notes as f64),
+            num(chunks as f64)
+        ),
+        ctl: format!("{} ms", num(noop_ms)),
+        baseline: format!("{} ms (a walk that stats every file, in process)", num(median(&walk))),
+        notes: format!("median of {rounds} runs, the process start included"),
+    });
+
+    // One note edited: one section's text changes, so one chunk is embedded.
+    let mut edits = Vec::new();
+    for r in 0..rounds {
+        let i = (r * 997 + 13) % notes;
+        let path = vault.join(format!("f{:02}/n{i:05}.md", i % 100));
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}edited in round {r}\n")).unwrap();
+        let (ms, out) = timed_reindex(&env);
+        assert_eq!(out["notes_changed"].as_u64(), Some(1), "{out}");
+        edits.push(ms);
+    }
+    let edit_ms = median(&edits);
+    report.metric("rag_reindex_one_edit_ms", edit_ms, Target::AtMost(300.0));
+    report.row(Row {
+        key: Some("rag_reindex_one_edit_ms"),
+        what: format!("`ctl rag reindex` after one note of the {}-note vault was edited", num(notes as f64)),
+        ctl: format!("{} ms", num(edit_ms)),
+        baseline: format!("{} ms (the unchanged vault's reindex)", num(noop_ms)),
+        notes: format!(
+            "median of {rounds} edits; includes the one embedding call, to the bench's local embedder (well under a millisecond), so it is an upper bound"
+        ),
+    });
+
+    // Hybrid queries through the library, as `ctl rag query` runs them
+    // minus the embedding call: open the index, fuse the three lists.
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let qs: Vec<(String, Vec<f32>)> = (0..queries)
+        .map(|_| {
+            let text = &texts[((f64::from(rng.next()) + 0.5) * texts.len() as f64) as usize % texts.len()];
+            let words: Vec<&str> = text.split(' ').collect();
+            let at = ((f64::from(rng.next()) + 0.5) * words.len() as f64) as usize
+                % words.len().saturating_sub(4).max(1);
+            let q = words[at..(at + 4).min(words.len())].join(" ");
+            let v = crate::upstream::bag_of_words(&q);
+            (q, v)
+        })
+        .collect();
+    let opts = QueryOptions { k: 10, mode: Mode::Hybrid, budget_tokens: 3000 };
+    let (mut took, mut scan) = (Vec::new(), Vec::new());
+    for (q, v) in &qs {
+        let t0 = Instant::now();
+        let reader = ctl::rag::Reader::open(&env.home, "default").unwrap();
+        let found = ctl::rag::query::retrieve(&reader, q, Some(v), &opts).unwrap();
+        took.push(ms_since(t0));
+        assert!(!found.is_empty(), "no result for {q:?}");
+        let t0 = Instant::now();
+        reader.vectors.as_ref().unwrap().search(v, 50).unwrap();
+        scan.push(ms_since(t0));
+    }
+    let (p50, p95) = (percentile(&took, 0.5), percentile(&took, 0.95));
+    report.metric("rag_query_p50_ms", p50, Target::AtMost(30.0));
+    report.metric("rag_query_p95_ms", p95, Target::AtMost(60.0));
+    report.row(Row {
+        key: Some("rag_query_p50_ms"),
+        what: format!(
+            "a hybrid query (top 10) on {} chunks of 384 dimensions: the index opened, lexical + vector + graph fused; the query's embedding excluded",
+            num(chunks as f64)
+        ),
+        ctl: format!("p50 {} ms, p95 {} ms", num(p50), num(p95)),
+        baseline: format!("p50 {} ms (the vector scan alone)", num(percentile(&scan, 0.5))),
+        notes: format!("{queries} queries of four words from the vault's text; targets ≤ 30 / ≤ 60 ms"),
+    });
+
+    // `ctl serve` answering queries on that index.
+    let (serve, url) = env.serve();
+    let token = env.token();
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = rss_mb(serve.pid());
+    let rt = crate::stream::runtime();
+    let client = http_client();
+    rt.block_on(async {
+        for (q, _) in &qs {
+            let resp = client
+                .post(format!("{url}/api/v1/rag/query"))
+                .bearer_auth(&token)
+                .json(&json!({ "query": q, "k": 10 }))
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "{}", resp.text().await.unwrap_or_default());
+            resp.bytes().await.unwrap();
+        }
+    });
+    let rss = rss_mb(serve.pid());
+    serve.terminate();
+    report.metric("rag_serve_rss_mb", rss, Target::AtMost(120.0));
+    report.row(Row {
+        key: Some("rag_serve_rss_mb"),
+        what: format!(
+            "`ctl serve` RSS after {queries} `POST /api/v1/rag/query` on the {}-chunk index",
+            num(chunks as f64)
+        ),
+        ctl: format!("{} MB", num(rss)),
+        baseline: format!("{} MB (the same server before the queries)", num(idle)),
+        notes: "the f32 vectors are read with pread, not held".into(),
+    });
+    report.detail(
+        "rag_scale",
+        json!({ "notes": notes, "chunks": chunks, "first_reindex_ms": first_ms, "noop_ms": noop, "walk_ms": walk,
+                "edit_ms": edits, "query_ms": took, "scan_ms": scan, "serve_idle_rss_mb": idle, "serve_rss_mb": rss }),
+    );
 }

@@ -6,7 +6,8 @@
 //! one token each, a finish chunk (`"finish_reason": "length"`), a usage
 //! chunk and `[DONE]`; a request that offers tools gets one tool call
 //! instead, until its last message is the tool's result (see
-//! [`tool_to_call`]); `GET /v1/models` lists one model. A request whose
+//! [`tool_to_call`]); `GET /v1/models` lists one model; `POST
+//! /v1/embeddings` answers with [`bag_of_words`] vectors. A request whose
 //! body has `"bench_hold": true` waits at the gate until the benchmark
 //! releases it, so many readers can be lined up before the first token.
 
@@ -59,6 +60,7 @@ impl Upstream {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/models", get(models))
+            .route("/v1/embeddings", post(embeddings))
             .with_state(gate.clone());
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -87,6 +89,48 @@ impl Drop for Upstream {
             rt.shutdown_background();
         }
     }
+}
+
+/// Dimensions of [`bag_of_words`] vectors.
+pub const EMBED_DIMS: usize = 384;
+
+/// A cheap embedding that still means something: the normalised sum of a
+/// fixed pseudo-random vector per word, so texts sharing words are near.
+pub fn bag_of_words(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; EMBED_DIMS];
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        // FNV-1a of the word seeds a xorshift stream.
+        let mut x = word
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        for d in &mut v {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *d += (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+        }
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+    for x in &mut v {
+        *x /= norm;
+    }
+    v
+}
+
+/// `POST /v1/embeddings`: [`bag_of_words`] of each input.
+async fn embeddings(body: Bytes) -> Response {
+    let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let inputs: Vec<String> = match &req["input"] {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect(),
+        _ => Vec::new(),
+    };
+    let data: Vec<serde_json::Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({ "object": "embedding", "index": i, "embedding": bag_of_words(t) }))
+        .collect();
+    axum::Json(serde_json::json!({ "object": "list", "model": "bow", "data": data })).into_response()
 }
 
 async fn models() -> impl IntoResponse {

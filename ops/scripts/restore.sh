@@ -16,7 +16,9 @@ die() { echo "restore.sh: $*" >&2; exit 1; }
 [ $# -eq 2 ] || die "usage: restore.sh BACKUP_DIR DATA_DIR"
 backup="$1"
 home="$2"
-[ -f "$backup/files.tar.gz" ] && [ -f "$backup/db/ctl.db" ] || die "$backup is not a backup made by backup.sh"
+if [ ! -f "$backup/files.tar.gz" ] || [ ! -f "$backup/db/ctl.db" ]; then
+  die "$backup is not a backup made by backup.sh"
+fi
 command -v sqlite3 >/dev/null || die "sqlite3 is not installed (apt-get install sqlite3)"
 
 # A live worker holds its lock file; refuse to restore under it.

@@ -260,7 +260,9 @@ impl WorkerLease for FsWorker {
         if let Some(answer) = answer {
             self.store.add_message(answer).map_err(store)?;
         }
-        self.queue.finish(id, to)
+        self.queue.finish(id, to)?;
+        self.queue.clear_cancel(id);
+        Ok(())
     }
 
     fn requeue(&self, id: &str) -> Result<bool, QueueError> {

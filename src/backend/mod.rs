@@ -96,7 +96,8 @@ pub trait WorkerLease: Send + Sync + Debug {
     /// implied `queued` event first when the log is new, and returns it.
     fn open_log(&self, id: &str) -> Result<(Box<dyn EventSink>, Option<Event>), EventError>;
     /// Ends a held job: the record (and the session's answer) and the move
-    /// to completed or failed, after the terminal event in `log`.
+    /// to completed or failed, after the terminal event in `log`; a cancel
+    /// request for it is cleared once that is done.
     fn finish(
         &self,
         id: &str,

@@ -23,10 +23,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, slot INTEGER NOT NULL UNIQUE,
     text TEXT NOT NULL, tokens INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+-- A note's names (title, aliases, file name), found by path through name_ids.
+CREATE VIRTUAL TABLE IF NOT EXISTS names_fts USING fts5(name, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS name_ids (path TEXT PRIMARY KEY, id INTEGER NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
     content_hash TEXT NOT NULL, title TEXT NOT NULL, key TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS files_key ON files(key);
+CREATE INDEX IF NOT EXISTS files_title ON files(lower(title));
 CREATE TABLE IF NOT EXISTS file_chunks (
     path TEXT NOT NULL, ord INTEGER NOT NULL, hash TEXT NOT NULL, heading TEXT NOT NULL,
     line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, PRIMARY KEY (path, ord));
@@ -71,6 +75,17 @@ pub struct Relation {
     pub subject: String,
     pub predicate: String,
     pub object: String,
+}
+
+/// The text a note is found by name with: its title, aliases and file
+/// name (without folders or `.md`; the tokenizer splits `npm-install` and
+/// `package.json` into words).
+fn names(path: &str, title: &str, aliases: &[String]) -> String {
+    let stem = path.rsplit('/').next().unwrap_or(path);
+    let stem = stem.strip_suffix(".md").unwrap_or(stem);
+    let mut out = vec![title, stem];
+    out.extend(aliases.iter().map(String::as_str));
+    out.join("\n")
 }
 
 /// The lowercase, space-normalised form entities are matched by.
@@ -153,6 +168,10 @@ pub struct Db {
 
 type R<T> = Result<T, DbError>;
 
+/// Matches a lexical query scores at most, when its words allow (see
+/// [`Db::selective`]).
+const MAX_POSTINGS: usize = 10_000;
+
 impl Db {
     /// Opens the database; `write` creates it and its schema.
     pub fn open(dir: &Path, write: bool) -> R<Self> {
@@ -174,7 +193,45 @@ impl Db {
             conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
             conn.execute_batch(SCHEMA).map_err(wrap)?;
         }
-        Ok(Self { conn, path })
+        let db = Self { conn, path };
+        if write {
+            db.backfill_names()?;
+        }
+        Ok(db)
+    }
+
+    /// Fills the names index of an index made before it existed (its
+    /// notes are not re-read: the names come from the graph tables).
+    fn backfill_names(&self) -> R<()> {
+        let empty = self
+            .conn
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM names_fts) AND EXISTS (SELECT 1 FROM files)",
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+            .map_err(|e| self.wrap(e))?;
+        if !empty {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.wrap(e))?;
+        let rows: Vec<(String, String)> = tx
+            .prepare("SELECT path, title FROM files")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect))
+            .map_err(|e| self.wrap(e))?;
+        for (path, title) in rows {
+            let aliases: Vec<String> = tx
+                .prepare_cached("SELECT alias FROM aliases WHERE path = ?1")
+                .and_then(|mut s| s.query_map([&path], |r| r.get(0)).and_then(Iterator::collect))
+                .map_err(|e| self.wrap(e))?;
+            for (sql, p) in [
+                ("INSERT INTO names_fts (name) VALUES (?1)", names(&path, &title, &aliases)),
+                ("INSERT INTO name_ids (path, id) VALUES (?1, last_insert_rowid())", path),
+            ] {
+                tx.prepare_cached(sql).and_then(|mut s| s.execute([p])).map_err(|e| self.wrap(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.wrap(e))
     }
 
     fn wrap(&self, source: rusqlite::Error) -> DbError {
@@ -280,6 +337,8 @@ impl Db {
         };
         let clear = |path: &str| -> R<()> {
             for sql in [
+                "DELETE FROM names_fts WHERE rowid = (SELECT id FROM name_ids WHERE path = ?1)",
+                "DELETE FROM name_ids WHERE path = ?1",
                 "DELETE FROM files WHERE path = ?1",
                 "DELETE FROM file_chunks WHERE path = ?1",
                 "DELETE FROM aliases WHERE path = ?1",
@@ -301,6 +360,11 @@ impl Db {
                 "INSERT INTO files (path, mtime_ns, size, content_hash, title, key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 &[&u.path, &u.mtime_ns, &(u.size as i64), &u.content_hash, &u.note.title, &key],
             )?;
+            run(
+                "INSERT INTO names_fts (name) VALUES (?1)",
+                &[&names(&u.path, &u.note.title, &u.note.aliases)],
+            )?;
+            run("INSERT INTO name_ids (path, id) VALUES (?1, last_insert_rowid())", &[&u.path])?;
             for (ord, ch) in u.chunks.iter().enumerate() {
                 run(
                     "INSERT INTO file_chunks (path, ord, hash, heading, line_start, line_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -414,6 +478,7 @@ impl Db {
         if words.is_empty() {
             return Ok(Vec::new());
         }
+        let matching = self.selective("chunks_fts", &words)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -422,19 +487,93 @@ impl Db {
             )
             .map_err(|e| self.wrap(e))?;
         let found: Vec<(String, f64)> = stmt
-            .query_map(params![words.join(" OR "), (limit * 2) as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![matching, (limit * 2) as i64], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(Iterator::collect)
             .map_err(|e| self.wrap(e))?;
-        let mut out = Vec::new();
+        // A note's names count as one more field of each of its chunks (a
+        // note named by the query is found even when its text says the
+        // name only in passing); a named note none of whose chunks matched
+        // comes in with its first chunk.
+        let named = self.named_scores(&words, limit)?;
+        let mut out: Vec<(Hit, f64)> = Vec::new();
         for (hash, score) in found {
             for hit in self.places(&hash)? {
-                out.push((hit, score));
-            }
-            if out.len() >= limit {
-                break;
+                let boost = named.get(&hit.path).copied().unwrap_or(0.0);
+                out.push((hit, score + boost));
             }
         }
+        for (path, boost) in &named {
+            if !out.iter().any(|(h, _)| h.path == *path)
+                && let Some(first) = self.note_chunks(path)?.into_iter().next()
+            {
+                out.push((first, *boost));
+            }
+        }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| (&a.0.path, a.0.ord).cmp(&(&b.0.path, b.0.ord))));
+        out.truncate(limit);
         Ok(out)
+    }
+
+    /// The FTS5 query for `words` (each quoted) on `table`: the rarest
+    /// words, OR-ed, as many as bring at most [`MAX_POSTINGS`] matches
+    /// between them (the rarest always). bm25 costs about a microsecond a
+    /// match, and a word in a third of a large vault's chunks would cost
+    /// tens of milliseconds while adding little to the ranking: its
+    /// weight (idf) is a fraction of a rare word's. On a vault small
+    /// enough, every word counts.
+    fn selective(&self, table: &str, words: &[String]) -> R<String> {
+        let mut words: Vec<&String> = words.iter().collect();
+        words.sort();
+        words.dedup();
+        if words.len() < 2 {
+            return Ok(words.first().map(|w| (*w).clone()).unwrap_or_default());
+        }
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
+            MAX_POSTINGS + 1
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.wrap(e))?;
+        let mut counted = Vec::with_capacity(words.len());
+        for w in words {
+            let n: i64 = stmt.query_row([w], |r| r.get(0)).map_err(|e| self.wrap(e))?;
+            counted.push((n as usize, w));
+        }
+        counted.sort();
+        let mut used = 0usize;
+        let mut kept: Vec<&str> = Vec::new();
+        for (n, w) in counted {
+            if !kept.is_empty() && used + n > MAX_POSTINGS {
+                break;
+            }
+            used += n;
+            kept.push(w);
+        }
+        Ok(kept.join(" OR "))
+    }
+
+    /// Notes whose names (title, aliases, file name) match `words` (each
+    /// quoted for FTS5), with their bm25 score; none in an index made before names were
+    /// indexed and not reindexed since.
+    fn named_scores(&self, words: &[String], limit: usize) -> R<HashMap<String, f64>> {
+        let indexed = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'names_fts')")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, bool>(0)))
+            .map_err(|e| self.wrap(e))?;
+        if !indexed {
+            return Ok(HashMap::new());
+        }
+        let matching = self.selective("names_fts", words)?;
+        self.conn
+            .prepare_cached(
+                "SELECT n.path, -bm25(names_fts) FROM names_fts JOIN name_ids n ON n.id = names_fts.rowid \
+                 WHERE names_fts MATCH ?1 ORDER BY bm25(names_fts) LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![matching, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .and_then(Iterator::collect)
+            })
+            .map_err(|e| self.wrap(e))
     }
 
     /// Where the chunk with this hash sits (none when no note holds it).
@@ -762,4 +901,53 @@ fn hit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
         tokens: r.get(6)?,
         slot: r.get::<_, i64>(7)? as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_with(texts: impl Iterator<Item = String>) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), true).unwrap();
+        let chunks: Vec<(String, String, u32)> =
+            texts.enumerate().map(|(i, t)| (format!("h{i}"), t, 1)).collect();
+        db.add_chunks(0, &chunks).unwrap();
+        (dir, db)
+    }
+
+    fn quoted(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| format!("\"{w}\"")).collect()
+    }
+
+    #[test]
+    fn a_lexical_query_leaves_out_its_common_words_only_when_the_rare_ones_bring_enough() {
+        // "common" in every chunk, "rare" in five, "middling" in a tenth.
+        let n = MAX_POSTINGS + 50;
+        let (_dir, db) = db_with((0..n).map(|i| {
+            let mut t = "common text".to_owned();
+            if i % 10 == 0 {
+                t.push_str(" middling");
+            }
+            if i % 2000 == 0 {
+                t.push_str(" rare");
+            }
+            t
+        }));
+        let q = db.selective("chunks_fts", &quoted(&["common", "rare", "middling"])).unwrap();
+        assert_eq!(q, "\"rare\" OR \"middling\"");
+        // Only common words: the rarest of them still counts.
+        let q = db.selective("chunks_fts", &quoted(&["common", "text"])).unwrap();
+        assert!(q == "\"common\"" || q == "\"text\"", "{q}");
+        // A word the index has never seen costs nothing and stays.
+        let q = db.selective("chunks_fts", &quoted(&["common", "unseen", "rare"])).unwrap();
+        assert_eq!(q, "\"unseen\" OR \"rare\"");
+    }
+
+    #[test]
+    fn on_a_small_index_every_word_of_a_query_counts() {
+        let (_dir, db) = db_with((0..100).map(|i| format!("common word {i}")));
+        let q = db.selective("chunks_fts", &quoted(&["common", "word", "7"])).unwrap();
+        assert_eq!(q, "\"7\" OR \"common\" OR \"word\"");
+    }
 }

@@ -1,7 +1,7 @@
-//! Retrieval: the lexical (BM25), vector (int8 scan + f32 rescore) and
-//! graph (links and backlinks from the best notes, one or two hops with
-//! decaying weight) lists, fused by reciprocal rank, de-duplicated and
-//! packed to a token budget.
+//! Retrieval: the lexical (BM25 over chunk text, plus the note's names),
+//! vector (int8 scan + f32 rescore) and graph (links and backlinks from
+//! the best notes, one or two hops with decaying weight) lists, fused by
+//! reciprocal rank per note, de-duplicated and packed to a token budget.
 
 use std::collections::HashMap;
 
@@ -38,7 +38,9 @@ pub struct QueryOptions {
 /// One index's opinion of a result.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rank {
-    /// 1-based.
+    /// 1-based. On a note's first result of a hybrid query: the note's
+    /// rank among the list's notes (fusion is by note); otherwise the
+    /// chunk's among the list's chunks.
     pub rank: u32,
     pub score: f64,
 }
@@ -51,7 +53,8 @@ pub struct Source {
     pub line_start: u32,
     pub line_end: u32,
     pub hash: String,
-    /// The fused (reciprocal-rank) score.
+    /// The fused (reciprocal-rank) score: its note's, on a note's first
+    /// result of a hybrid query.
     pub score: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lexical: Option<Rank>,
@@ -134,24 +137,28 @@ fn retrieve_in(
     opts: &QueryOptions,
 ) -> Result<Vec<Source>, RagError> {
     let mode = opts.mode;
-    let lexical = if mode == Mode::Vector { Vec::new() } else { r.db.lexical(text, DEPTH)? };
-    let vector_list = match (mode.needs_vector(), vector, &r.vectors) {
-        (true, Some(q), Some(store)) => {
-            let found = store.search(q, DEPTH).map_err(|e| RagError::io(&r.dir, e))?;
-            let mut out = Vec::new();
-            for (slot, score) in found {
-                // Slots no note holds (removed, or not yet committed) drop out here.
-                for hit in r.db.by_slot(slot)? {
-                    out.push((hit, f64::from(score)));
-                }
+    if mode == Mode::Vector && vector.is_none() {
+        return Err(RagError::Other("a vector query needs the query's embedding".into()));
+    }
+    // The vector scan (the longest leg: every vector is read) runs on a
+    // thread of its own while this one runs the lexical query.
+    let store = r.vectors.as_deref().filter(|_| mode.needs_vector());
+    let (lexical, found) = std::thread::scope(|s| {
+        let scan = store.zip(vector).map(|(store, q)| s.spawn(move || store.search(q, DEPTH)));
+        let lexical = if mode == Mode::Vector { Ok(Vec::new()) } else { r.db.lexical(text, DEPTH) };
+        let found = scan.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (lexical, found)
+    });
+    let lexical = lexical?;
+    let mut vector_list = Vec::new();
+    if let Some(found) = found {
+        for (slot, score) in found.map_err(|e| RagError::io(&r.dir, e))? {
+            // Slots no note holds (removed, or not yet committed) drop out here.
+            for hit in r.db.by_slot(slot)? {
+                vector_list.push((hit, f64::from(score)));
             }
-            out
         }
-        (true, None, _) if mode == Mode::Vector => {
-            return Err(RagError::Other("a vector query needs the query's embedding".into()));
-        }
-        _ => Vec::new(),
-    };
+    }
     let graph = if matches!(mode, Mode::Hybrid | Mode::Graph) {
         graph_list(r, text, &lexical, &vector_list)?
     } else {
@@ -161,56 +168,157 @@ fn retrieve_in(
     // Graph mode reads the lexical list only to seed the graph.
     let lexical_fused: &[(Hit, f64)] = if mode == Mode::Graph { &[] } else { &lexical };
     let lists: [(&[(Hit, f64)], usize); 3] = [(lexical_fused, 0), (&vector_list, 1), (&graph, 2)];
-    type Fused = (Hit, f64, [Option<Rank>; 3]);
-    let mut fused: HashMap<(String, u32), Fused> = HashMap::new();
-    for (list, which) in lists {
-        let mut rank = 0u32;
-        for (hit, score) in list {
-            let key = (hit.path.clone(), hit.ord);
-            if fused.get(&key).is_some_and(|e| e.2[which].is_some()) {
-                continue;
-            }
-            rank += 1;
-            let e = fused.entry(key).or_insert_with(|| (hit.clone(), 0.0, [None; 3]));
-            e.1 += 1.0 / (RRF_K + f64::from(rank));
-            e.2[which] = Some(Rank { rank, score: *score });
-        }
-    }
-    let mut all: Vec<_> = fused.into_values().collect();
-    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| (&a.0.path, a.0.ord).cmp(&(&b.0.path, b.0.ord))));
+    let all = fuse(&lists, mode == Mode::Hybrid);
 
-    // The same text in two notes is one source; then the budget.
+    // A note's chunks, best first, for its lead's place.
+    let mut of_note: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_chunk: Vec<usize> = (0..all.len()).collect();
+    by_chunk.sort_by(|&a, &b| {
+        all[b].chunk.total_cmp(&all[a].chunk).then_with(|| all[a].hit.ord.cmp(&all[b].hit.ord))
+    });
+    for i in by_chunk {
+        of_note.entry(all[i].hit.path.as_str()).or_default().push(i);
+    }
+    // The same text in two notes is one source (a note whose best chunk
+    // went out with another note is shown by its next best); then the
+    // budget.
     let mut seen = std::collections::HashSet::new();
+    let mut emitted = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut used = 0usize;
-    for (hit, score, ranks) in all {
+    for (i, e) in all.iter().enumerate() {
         if out.len() >= opts.k {
             break;
         }
-        if !seen.insert(hit.hash.clone()) {
-            continue;
-        }
-        if !fits(out.is_empty(), used, hit.tokens, opts.budget_tokens) {
-            continue;
-        }
+        let usable = |j: &usize| {
+            let h = &all[*j].hit;
+            !emitted.contains(j)
+                && !seen.contains(&h.hash)
+                && fits(out.is_empty(), used, h.tokens, opts.budget_tokens)
+        };
+        let pick = if e.lead {
+            of_note.get(e.hit.path.as_str()).and_then(|chunks| chunks.iter().copied().find(usable))
+        } else {
+            Some(i).filter(usable)
+        };
+        let Some(j) = pick else { continue };
+        emitted.insert(j);
+        let hit = &all[j].hit;
+        seen.insert(hit.hash.clone());
         used += hit.tokens as usize;
-        let text = r.db.chunk_text(&hit.hash)?;
+        let ranks = if e.lead { e.ranks } else { all[j].ranks };
         out.push(Source {
-            path: hit.path,
-            heading: hit.heading,
+            path: hit.path.clone(),
+            heading: hit.heading.clone(),
             line_start: hit.line_start,
             line_end: hit.line_end,
-            hash: hit.hash,
-            score,
+            hash: hit.hash.clone(),
+            score: e.score,
             lexical: ranks[0],
             vector: ranks[1],
             graph: ranks[2],
             rerank: None,
             tokens: hit.tokens,
-            text,
+            text: r.db.chunk_text(&hit.hash)?,
         });
     }
     Ok(out)
+}
+
+/// A chunk of the fused lists.
+struct Fused {
+    hit: Hit,
+    /// Its place in the fused order: its note's score if it leads it.
+    score: f64,
+    /// Each list's opinion: of its note if it leads it, else of it.
+    ranks: [Option<Rank>; 3],
+    /// Its own fused score.
+    chunk: f64,
+    /// It stands for its note (by-note fusion).
+    lead: bool,
+}
+
+/// Reciprocal-rank fusion of `lists` (each with its index in the ranks),
+/// best first.
+///
+/// `by_note`: the lists vote for notes, not chunks. A note's score sums,
+/// over the lists, the reciprocal of its rank among that list's notes
+/// (where its first chunk there stands); its best chunk (by the chunks'
+/// own fused scores) leads it, with that score and the note's ranks. Its
+/// other chunks keep their own, lower, chunk scores, so a second chunk of
+/// a note comes before another note only when the lists rank that chunk
+/// itself that high. Chunk by chunk, the lists would split a note's
+/// votes whenever they pick different chunks of it (the graph list names
+/// notes, the lexical and vector lists chunks): a note all three agree
+/// on would lose to one a single list ranks high.
+///
+/// Otherwise (one list) every chunk keeps its own score: the list's order.
+fn fuse(lists: &[(&[(Hit, f64)], usize)], by_note: bool) -> Vec<Fused> {
+    let mut chunks: HashMap<(String, u32), Fused> = HashMap::new();
+    let mut notes: HashMap<String, (f64, [Option<Rank>; 3])> = HashMap::new();
+    for &(list, which) in lists {
+        let (mut rank, mut note_rank) = (0u32, 0u32);
+        // The same text with the same score in several notes is one
+        // result of the list, tied at one rank (else a paragraph that ten
+        // notes share would push every other note ten places down).
+        let mut ties: HashMap<(&str, u64), (u32, Option<u32>)> = HashMap::new();
+        for (hit, score) in list {
+            let key = (hit.path.clone(), hit.ord);
+            if chunks.get(&key).is_some_and(|e| e.ranks[which].is_some()) {
+                continue;
+            }
+            let tie = ties.entry((hit.hash.as_str(), score.to_bits())).or_insert_with(|| {
+                rank += 1;
+                (rank, None)
+            });
+            let rank = tie.0;
+            let e = chunks.entry(key).or_insert_with(|| Fused {
+                hit: hit.clone(),
+                score: 0.0,
+                ranks: [None; 3],
+                chunk: 0.0,
+                lead: false,
+            });
+            e.chunk += 1.0 / (RRF_K + f64::from(rank));
+            e.score = e.chunk;
+            e.ranks[which] = Some(Rank { rank, score: *score });
+            let n = notes.entry(hit.path.clone()).or_insert((0.0, [None; 3]));
+            if n.1[which].is_none() {
+                let at = *tie.1.get_or_insert_with(|| {
+                    note_rank += 1;
+                    note_rank
+                });
+                n.0 += 1.0 / (RRF_K + f64::from(at));
+                n.1[which] = Some(Rank { rank: at, score: *score });
+            }
+        }
+    }
+    let mut all: Vec<Fused> = chunks.into_values().collect();
+    if by_note {
+        // Each note's lead: its best chunk, the first in the note on a tie.
+        let mut lead: HashMap<&str, (f64, u32)> = HashMap::new();
+        for f in &all {
+            let e = lead.entry(f.hit.path.as_str()).or_insert((f.chunk, f.hit.ord));
+            if f.chunk.total_cmp(&e.0).then(e.1.cmp(&f.hit.ord)).is_gt() {
+                *e = (f.chunk, f.hit.ord);
+            }
+        }
+        let leads: std::collections::HashSet<(String, u32)> =
+            lead.into_iter().map(|(p, (_, ord))| (p.to_owned(), ord)).collect();
+        for f in &mut all {
+            if leads.contains(&(f.hit.path.clone(), f.hit.ord))
+                && let Some((score, ranks)) = notes.get(&f.hit.path)
+            {
+                f.score = *score;
+                f.ranks = *ranks;
+                f.lead = true;
+            }
+        }
+    }
+    all.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| (&a.hit.path, a.hit.ord).cmp(&(&b.hit.path, b.hit.ord)))
+    });
+    all
 }
 
 /// Whether a chunk of `tokens` fits a budget with `used` spent (the first
@@ -374,4 +482,63 @@ fn phrases(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(path: &str, ord: u32, hash: &str) -> (Hit, f64) {
+        let h = Hit {
+            path: path.into(),
+            ord,
+            hash: hash.into(),
+            heading: String::new(),
+            line_start: 1,
+            line_end: 1,
+            tokens: 10,
+            slot: 0,
+        };
+        (h, 1.0)
+    }
+
+    fn order(fused: &[Fused]) -> Vec<(String, u32)> {
+        fused.iter().map(|f| (f.hit.path.clone(), f.hit.ord)).collect()
+    }
+
+    #[test]
+    fn a_note_every_list_ranks_first_wins_though_each_picked_another_chunk_of_it() {
+        // Note a is first in all three lists, by three different chunks;
+        // note b second in all three, by the same chunk.
+        let lexical = [hit("a.md", 0, "a0"), hit("b.md", 0, "b0")];
+        let vector = [hit("a.md", 1, "a1"), hit("b.md", 0, "b0")];
+        let graph = [hit("a.md", 2, "a2"), hit("b.md", 0, "b0")];
+        let lists: [(&[(Hit, f64)], usize); 3] = [(&lexical, 0), (&vector, 1), (&graph, 2)];
+
+        // Chunk by chunk, b's one chunk collects three votes and wins.
+        let by_chunk = fuse(&lists, false);
+        assert_eq!(order(&by_chunk)[0], ("b.md".into(), 0));
+
+        let by_note = fuse(&lists, true);
+        let first = &by_note[0];
+        assert_eq!(first.hit.path, "a.md");
+        assert!(first.lead);
+        let ranks: Vec<u32> = first.ranks.iter().map(|r| r.unwrap().rank).collect();
+        assert_eq!(ranks, [1, 1, 1], "a leads with its note's ranks");
+        assert!((first.score - 3.0 / (RRF_K + 1.0)).abs() < 1e-12);
+        assert_eq!(order(&by_note)[1], ("b.md".into(), 0), "then b");
+        // a's other chunks follow on their own, lower, scores.
+        assert!(by_note[2..].iter().all(|f| f.hit.path == "a.md" && !f.lead && f.score < by_note[1].score));
+    }
+
+    #[test]
+    fn the_same_text_in_several_notes_ties_at_one_rank() {
+        // A paragraph two notes share is the vector list's best result;
+        // the next note is its second result, not its third.
+        let vector = [hit("c.md", 0, "shared"), hit("d.md", 3, "shared"), hit("e.md", 0, "e0")];
+        let lists: [(&[(Hit, f64)], usize); 1] = [(&vector, 1)];
+        let fused = fuse(&lists, true);
+        let rank = |path: &str| fused.iter().find(|f| f.hit.path == path).unwrap().ranks[1].unwrap().rank;
+        assert_eq!((rank("c.md"), rank("d.md"), rank("e.md")), (1, 1, 2));
+    }
 }

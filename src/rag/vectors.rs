@@ -66,8 +66,10 @@ fn quantise(v: &[f32]) -> (f32, Vec<i8>) {
     (scale, v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect())
 }
 
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    a.iter().zip(b).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum()
+/// The dot product of int8 codes with codes as stored (bytes), read in
+/// place.
+fn dot_i8(a: &[i8], b: &[u8]) -> i32 {
+    a.iter().zip(b).map(|(x, y)| i32::from(*x) * i32::from(i8::from_ne_bytes([*y]))).sum()
 }
 
 fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
@@ -253,17 +255,13 @@ impl VectorStore for FlatStore {
         let mut top = TopN::new((k * 4).max(k + 32));
         let per_block = (1 << 20) / stride;
         let mut buf = vec![0u8; per_block * stride];
-        let mut codes = vec![0i8; self.dims];
         let mut slot = 0u64;
         while slot < total {
             let n = per_block.min((total - slot) as usize);
             let got = read_full_at(&self.i8_file, &mut buf[..n * stride], slot * stride as u64)?;
             for (i, rec) in buf[..got - got % stride].chunks_exact(stride).enumerate() {
                 let scale = f32::from_le_bytes([rec[0], rec[1], rec[2], rec[3]]);
-                for (c, b) in codes.iter_mut().zip(&rec[4..]) {
-                    *c = i8::from_ne_bytes([*b]);
-                }
-                top.offer(scale * dot_i8(&qcodes, &codes) as f32, slot + i as u64);
+                top.offer(scale * dot_i8(&qcodes, &rec[4..]) as f32, slot + i as u64);
             }
             if got < n * stride {
                 break;

@@ -426,7 +426,7 @@ async fn stream_answer(
     stop: &mut watch::Receiver<bool>,
     totals: &mut Totals,
 ) -> Result<Answer, Outcome> {
-    let mut cancel_tick = tokio::time::interval(CANCEL_POLL);
+    let mut cancel_tick = cancel_ticks();
     let queue = shared.local.queue.as_ref();
 
     let mut stream = tokio::select! {
@@ -562,9 +562,17 @@ pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
     }
 }
 
+/// Ticks to look for a cancel request on, the first one period from now:
+/// a cancel requested before the claim took the job out of the queue
+/// (`ctl cancel` of a queued job), so looking at once would only cost a
+/// read of the queue per job, which on a database is a round trip.
+pub(super) fn cancel_ticks() -> tokio::time::Interval {
+    tokio::time::interval_at(tokio::time::Instant::now() + CANCEL_POLL, CANCEL_POLL)
+}
+
 /// Resolves once a cancel request for `id` appears.
 async fn cancelled(queue: &dyn crate::backend::JobQueue, id: &str) {
-    let mut tick = tokio::time::interval(CANCEL_POLL);
+    let mut tick = cancel_ticks();
     loop {
         tick.tick().await;
         if queue.cancel_requested(id) {
@@ -618,7 +626,6 @@ async fn end(shared: &Shared, job: &Job, writer: &mut dyn EventSink, body: Event
 /// Records the finished job in the store and moves its file. Safe to
 /// repeat: the record is keyed by id and the move happens once.
 async fn finish(shared: &Shared, job: &Job, writer: &mut dyn EventSink, state: JobState, summary: &Summary) {
-    let local = &shared.local;
     let view = view_of(job, state, summary);
     pause_point(shared, "before_finish", &job.id).await;
     let to = if state == JobState::Completed { Dir::Completed } else { Dir::Failed };
@@ -643,7 +650,6 @@ async fn finish(shared: &Shared, job: &Job, writer: &mut dyn EventSink, state: J
             tracing::error!(id = %job.id, "cannot finish the job; leaving it for recovery: {e}");
         }
     }
-    local.queue.clear_cancel(&job.id);
     shared.lease.release(&job.id);
 }
 

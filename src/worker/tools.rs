@@ -310,7 +310,7 @@ impl JobTools {
             })
             .collect();
         let mut running = stream::iter(runs).buffer_unordered(self.limits.parallel);
-        let mut tick = tokio::time::interval(super::run::CANCEL_POLL);
+        let mut tick = super::run::cancel_ticks();
         let mut done = 0;
         while done < calls.len() {
             let (i, outcome, took) = tokio::select! {

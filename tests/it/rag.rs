@@ -731,3 +731,46 @@ fn rag_graph_finds_a_hyphenated_note_by_its_name_in_words() {
     assert_eq!(paths(&query(&env, "where is the road map", "graph"))[0], "road-map.md");
     assert_eq!(paths(&query(&env, "package.json", "graph"))[0], "package-json.md");
 }
+
+#[test]
+fn rag_lexical_finds_a_note_by_its_names_and_a_rename_renames_them_without_embedding() {
+    let (env, vault) = rag_env("");
+    write(
+        &vault,
+        "Runbooks/db-failover.md",
+        "---\ntitle: Database failover\naliases: [DR drill]\n---\n# Steps\nPromote the replica, then repoint the pooler.\n",
+    );
+    // Enough other notes for the words to be rare (bm25 needs a corpus).
+    for (i, animal) in
+        ["otter", "heron", "badger", "lynx", "marten", "stoat", "vole", "wren"].iter().enumerate()
+    {
+        write(&vault, &format!("Journal/day-{i}.md"), &format!("# Walk\nSaw a {animal} by the river.\n"));
+    }
+    reindex(&env);
+    // Its title, an alias and its file name find it; its text says none of them.
+    for q in ["database failover", "DR drill", "db"] {
+        assert_eq!(paths(&query(&env, q, "lexical")), vec!["Runbooks/db-failover.md"], "{q}");
+    }
+    assert!(query(&env, "walrus", "lexical").is_empty());
+
+    // An index made before names were indexed answers without them, and
+    // the next reindex fills them in from what it holds (nothing embedded).
+    index_db(&env).execute_batch("DROP TABLE names_fts; DROP TABLE name_ids;").unwrap();
+    assert!(query(&env, "db", "lexical").is_empty());
+    let upgrade = reindex(&env);
+    assert_eq!(n(&upgrade, "embed_calls"), 0, "{upgrade}");
+    assert_eq!(paths(&query(&env, "db", "lexical")), vec!["Runbooks/db-failover.md"]);
+
+    std::fs::rename(vault.join("Runbooks/db-failover.md"), vault.join("Runbooks/promote-replica.md"))
+        .unwrap();
+    let rename = reindex(&env);
+    assert_eq!((n(&rename, "notes_renamed"), n(&rename, "embed_calls")), (1, 0), "{rename}");
+    assert!(query(&env, "db", "lexical").is_empty(), "the old file name is gone");
+    assert_eq!(paths(&query(&env, "DR drill", "lexical")), vec!["Runbooks/promote-replica.md"]);
+    assert_eq!(paths(&query(&env, "promote", "hybrid"))[0], "Runbooks/promote-replica.md");
+
+    // Deleted: its names go with it.
+    std::fs::remove_file(vault.join("Runbooks/promote-replica.md")).unwrap();
+    reindex(&env);
+    assert!(query(&env, "database failover", "lexical").is_empty());
+}

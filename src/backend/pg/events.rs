@@ -57,7 +57,7 @@ impl Pending {
 /// Writes the pending events inside `tx` (after the caller checked the
 /// lease), and NOTIFYs readers when it is time (`force`: now).
 pub(super) async fn flush_in(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &super::Tx<'_>,
     id: &str,
     p: &mut Pending,
     force: bool,
@@ -75,11 +75,7 @@ pub(super) async fn flush_in(
         p.events = again;
     }
     if !p.events.is_empty() {
-        let mut lines = String::new();
-        for ev in &p.events {
-            lines.push_str(&serde_json::to_string(ev).map_err(|e| PgError::Other(e.to_string()))?);
-            lines.push('\n');
-        }
+        let lines = lines_of(&p.events)?;
         let (first, last) = (p.events[0].seq as i64, p.events[p.events.len() - 1].seq as i64);
         tx.execute(
             "INSERT INTO ctl_events (job_id, first_seq, last_seq, lines) VALUES ($1, $2, $3, $4)",
@@ -119,6 +115,15 @@ pub struct PgSink {
     _flusher: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// The last event's `seq` of a log being opened.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LastSeq {
+    /// Read it.
+    Unknown,
+    /// The caller read it already (as a claim does); `None`: no events yet.
+    Known(Option<i64>),
+}
+
 impl PgSink {
     /// Opens job `id`'s log; `lease` fences the writes (none for the owner
     /// of a job that is not running: a canceller, a retry).
@@ -126,18 +131,22 @@ impl PgSink {
         db: Arc<Db>,
         id: &str,
         lease: Option<String>,
+        last: LastSeq,
     ) -> Result<(Self, Option<Event>), EventError> {
         let key = id.to_owned();
-        let last: Option<i64> = db
-            .call(move |c| {
-                Box::pin(async move {
-                    let row = c
-                        .query_one("SELECT max(last_seq) FROM ctl_events WHERE job_id = $1", &[&key])
-                        .await?;
-                    Ok(row.get(0))
+        let last: Option<i64> = match last {
+            LastSeq::Known(last) => last,
+            LastSeq::Unknown => db
+                .call(move |c| {
+                    Box::pin(async move {
+                        let row = c
+                            .query_one("SELECT max(last_seq) FROM ctl_events WHERE job_id = $1", &[&key])
+                            .await?;
+                        Ok(row.get(0))
+                    })
                 })
-            })
-            .map_err(eerr)?;
+                .map_err(eerr)?,
+        };
         let pending = Arc::new(tokio::sync::Mutex::new(Pending {
             events: Vec::new(),
             in_flight: Vec::new(),
@@ -231,6 +240,12 @@ async fn flush(
         return Ok(());
     }
     let mut c = db.clone().get().await?;
+    if let Some(lease) = lease
+        && p.in_flight.is_empty()
+        && !p.events.is_empty()
+    {
+        return flush_one(&c, id, lease, &mut p, force).await;
+    }
     let tx = c.transaction().await?;
     if let Some(lease) = lease
         && let Err(e) = check_lease(&tx, id, lease).await
@@ -244,6 +259,59 @@ async fn flush(
     tx.commit().await?;
     p.committed();
     Ok(())
+}
+
+/// The common flush as one statement (one round trip, its own commit):
+/// the lease checked with the job's row locked, the batch inserted, and
+/// readers notified when it is time.
+async fn flush_one(
+    c: &super::Conn,
+    id: &str,
+    lease: &str,
+    p: &mut Pending,
+    force: bool,
+) -> Result<(), PgError> {
+    let lines = lines_of(&p.events)?;
+    let (first, last) = (p.events[0].seq as i64, p.events[p.events.len() - 1].seq as i64);
+    let notify = force || p.last_notify.is_none_or(|t| t.elapsed() >= NOTIFY_EVERY);
+    p.in_flight = std::mem::take(&mut p.events);
+    let row = c
+        .query_opt(
+            "WITH held AS (
+                SELECT id FROM ctl_queue
+                WHERE id = $1 AND state = 'active' AND lease = $2 AND lease_expires > now() FOR UPDATE),
+             ins AS (
+                INSERT INTO ctl_events (job_id, first_seq, last_seq, lines)
+                SELECT id, $3, $4, $5 FROM held RETURNING job_id)
+             SELECT job_id, CASE WHEN $6 THEN pg_notify($7, job_id)::text END FROM ins",
+            &[&id, &lease, &first, &last, &lines, &notify, &EVENTS_CHANNEL],
+        )
+        .await?;
+    p.last_flush = Some(Instant::now());
+    if row.is_none() {
+        p.fenced = true;
+        p.events.clear();
+        p.in_flight.clear();
+        return Err(super::queue::lease_lost(id));
+    }
+    p.committed();
+    if notify {
+        p.notify_owed = false;
+        p.last_notify = Some(Instant::now());
+    } else {
+        p.notify_owed = true;
+    }
+    Ok(())
+}
+
+/// Events as the lines of one row.
+fn lines_of(events: &[Event]) -> Result<String, PgError> {
+    let mut lines = String::new();
+    for ev in events {
+        lines.push_str(&serde_json::to_string(ev).map_err(|e| PgError::Other(e.to_string()))?);
+        lines.push('\n');
+    }
+    Ok(lines)
 }
 
 impl EventSink for PgSink {
@@ -275,13 +343,13 @@ impl EventSink for PgSink {
             let (db, id, lease) = (self.db.clone(), self.id.clone(), self.lease.clone().unwrap_or_default());
             let pending = self.pending.clone();
             let ok = self.db.block(async move {
-                let mut c = db.get().await?;
-                let tx = c.transaction().await?;
-                let r = check_lease(&tx, &id, &lease).await;
-                if r.is_err() {
-                    pending.lock().await.fenced = true;
+                let c = db.get().await?;
+                let row = c.query_opt(super::queue::lease_holds!(), &[&id, &lease]).await?;
+                if row.is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true)) {
+                    return Ok(());
                 }
-                r
+                pending.lock().await.fenced = true;
+                Err(super::queue::lease_lost(&id))
             });
             ok.map_err(eerr)?;
             self.next_seq += 1;
@@ -429,7 +497,7 @@ async fn read_after(db: Arc<Db>, id: String, after: Option<u64>) -> Result<Vec<E
 
 impl EventLog for PgEvents {
     fn open_job(&self, id: &str) -> Result<(Box<dyn EventSink>, Option<Event>), EventError> {
-        let (sink, implied) = PgSink::open(self.db.clone(), id, None)?;
+        let (sink, implied) = PgSink::open(self.db.clone(), id, None, LastSeq::Unknown)?;
         Ok((Box::new(sink), implied))
     }
 

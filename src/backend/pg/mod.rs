@@ -17,6 +17,7 @@
 //!   id at most every 100 ms per job; readers re-read by `seq` on wake-up.
 //! - records: the SQLite store's tables, `ctl_`-prefixed.
 
+mod conn;
 mod events;
 mod queue;
 mod records;
@@ -26,7 +27,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::NoTls;
+
+pub use conn::{Conn, Tx};
 
 pub use events::PgEvents;
 pub use queue::PgQueue;
@@ -123,7 +126,7 @@ pub struct Db {
     /// Always present; taken on drop (see below).
     rt: Option<tokio::runtime::Runtime>,
     config: tokio_postgres::Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
     slots: Arc<tokio::sync::Semaphore>,
     pub(crate) lease: Duration,
     pub(crate) keep_events_days: Option<u32>,
@@ -147,20 +150,20 @@ impl std::fmt::Debug for Db {
 
 /// A connection taken from the pool; back to it when dropped (unless it broke).
 pub struct Pooled {
-    client: Option<Client>,
+    client: Option<Conn>,
     db: Arc<Db>,
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Pooled {
-    type Target = Client;
-    fn deref(&self) -> &Client {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         self.client.as_ref().expect("present until dropped")
     }
 }
 
 impl std::ops::DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut Client {
+    fn deref_mut(&mut self) -> &mut Conn {
         self.client.as_mut().expect("present until dropped")
     }
 }
@@ -197,14 +200,14 @@ impl Db {
     }
 
     /// A new connection, its I/O driven on the pool's runtime.
-    async fn connect(config: tokio_postgres::Config) -> Result<Client, PgError> {
+    async fn connect(config: tokio_postgres::Config) -> Result<Conn, PgError> {
         let (client, conn) = config.connect(NoTls).await?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("database connection ended: {e}");
             }
         });
-        Ok(client)
+        Ok(Conn::new(client))
     }
 
     /// A connection from the pool, or a new one. A broken one is dropped

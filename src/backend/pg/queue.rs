@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_postgres::AsyncMessage;
 
-use super::events::{PgSink, flush_in};
+use super::events::{LastSeq, PgSink, flush_in};
 use super::{Db, PgError};
 use crate::api::{Event, Job, JobView};
 use crate::backend::{Claimed, EventSink, JobQueue, WorkerLease};
@@ -276,7 +276,13 @@ impl JobQueue for PgQueue {
                 })
             })
             .map_err(qerr)?;
-        Ok(Arc::new(PgWorker { db: self.db.clone(), id, held: Mutex::default(), pruned: Mutex::new(None) }))
+        Ok(Arc::new(PgWorker {
+            db: self.db.clone(),
+            id,
+            held: Mutex::default(),
+            last_seq: Mutex::default(),
+            pruned: Mutex::new(None),
+        }))
     }
 }
 
@@ -292,6 +298,10 @@ pub struct PgWorker {
     id: String,
     /// Job id → the lease id of this worker's claim of it.
     held: Mutex<HashMap<String, String>>,
+    /// The last event's `seq` of each job claimed and not yet opened, read
+    /// by the claim itself (`None`: no events yet), so that opening its
+    /// log costs no round trip.
+    last_seq: Mutex<HashMap<String, Option<i64>>>,
     /// When this worker last deleted old event rows.
     pruned: Mutex<Option<std::time::Instant>>,
 }
@@ -328,7 +338,7 @@ impl PgWorker {
         let lease = crate::queue::new_id();
         let (worker, ms, only, l) =
             (self.id.clone(), lease_ms(&self.db), only.map(str::to_owned), lease.clone());
-        let row: Option<(String, String)> = self
+        let row: Option<(String, String, Option<i64>)> = self
             .db
             .call(move |c| {
                 Box::pin(async move {
@@ -341,17 +351,19 @@ impl PgWorker {
                              UPDATE ctl_queue q SET state = 'active', lease = $1, worker = $2,
                                 lease_expires = now() + $3 * interval '1 ms'
                              FROM next WHERE q.id = next.id
-                             RETURNING q.id, q.job::text",
+                             RETURNING q.id, q.job::text,
+                                (SELECT max(last_seq) FROM ctl_events WHERE job_id = q.id)",
                             &[&l, &worker, &ms, &only],
                         )
                         .await?;
-                    Ok(row.map(|r| (r.get(0), r.get(1))))
+                    Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
                 })
             })
             .map_err(qerr)?;
-        let Some((id, text)) = row else { return Ok(None) };
+        let Some((id, text, last)) = row else { return Ok(None) };
         match parse(&id, &text) {
             Ok(job) => {
+                self.last_seq.lock().unwrap_or_else(PoisonError::into_inner).insert(id.clone(), last);
                 self.held.lock().unwrap_or_else(PoisonError::into_inner).insert(id, lease);
                 Ok(Some(job))
             }
@@ -473,7 +485,9 @@ impl WorkerLease for PgWorker {
 
     fn open_log(&self, id: &str) -> Result<(Box<dyn EventSink>, Option<Event>), EventError> {
         let lease = self.lease_of(id).ok_or_else(|| EventError::Backend(format!("job {id} is not held")))?;
-        let (sink, implied) = PgSink::open(self.db.clone(), id, Some(lease))?;
+        let last = self.last_seq.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+        let last = last.map_or(LastSeq::Unknown, LastSeq::Known);
+        let (sink, implied) = PgSink::open(self.db.clone(), id, Some(lease), last)?;
         Ok((Box::new(sink), implied))
     }
 
@@ -510,9 +524,10 @@ impl WorkerLease for PgWorker {
                     let tx = c.transaction().await?;
                     if retry {
                         let landed = tx
-                            .query_opt("SELECT state = $2 AND lease = $3 FROM ctl_queue WHERE id = $1", &[
-                                &key, &state, &lease,
-                            ])
+                            .query_opt(
+                                "SELECT state = $2 AND lease = $3 FROM ctl_queue WHERE id = $1",
+                                &[&key, &state, &lease],
+                            )
                             .await?
                             .is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true));
                         if landed {
@@ -527,7 +542,8 @@ impl WorkerLease for PgWorker {
                         flush_in(&tx, &key, p, true).await?;
                     }
                     tx.execute(
-                        "UPDATE ctl_queue SET state = $2, lease_expires = NULL, finished_at = now() WHERE id = $1",
+                        "UPDATE ctl_queue SET state = $2, lease_expires = NULL, finished_at = now(),
+                            cancel_requested = false WHERE id = $1",
                         &[&key, &state],
                     )
                     .await?;
@@ -579,6 +595,7 @@ impl WorkerLease for PgWorker {
 
     fn release(&self, id: &str) {
         self.held.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+        self.last_seq.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
     }
 }
 
@@ -596,26 +613,24 @@ impl Drop for PgWorker {
     }
 }
 
+/// Whether lease `$2` holds job `$1` (no row: the job is not active).
+macro_rules! lease_holds {
+    () => {
+        "SELECT lease = $2 AND lease_expires > now() FROM ctl_queue WHERE id = $1 AND state = 'active'"
+    };
+}
+pub(super) use lease_holds;
+
 /// Refuses (with an error) unless `lease` still holds job `id`; locks the
 /// job's row until the transaction ends, so no requeue can slip in.
-pub(super) async fn check_lease(
-    tx: &tokio_postgres::Transaction<'_>,
-    id: &str,
-    lease: &str,
-) -> Result<(), PgError> {
-    let row = tx
-        .query_opt(
-            "SELECT lease = $2 AND lease_expires > now() FROM ctl_queue WHERE id = $1 AND state = 'active' FOR UPDATE",
-            &[&id, &lease],
-        )
-        .await?;
-    if row.is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true)) {
-        Ok(())
-    } else {
-        Err(PgError::Other(format!(
-            "the lease on job {id} was lost (it lapsed and the job went back to the queue)"
-        )))
-    }
+pub(super) async fn check_lease(tx: &super::Tx<'_>, id: &str, lease: &str) -> Result<(), PgError> {
+    let row = tx.query_opt(concat!(lease_holds!(), " FOR UPDATE"), &[&id, &lease]).await?;
+    if row.is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true)) { Ok(()) } else { Err(lease_lost(id)) }
+}
+
+/// The error of a write whose lease no longer holds the job.
+pub(super) fn lease_lost(id: &str) -> PgError {
+    PgError::Other(format!("the lease on job {id} was lost (it lapsed and the job went back to the queue)"))
 }
 
 /// LISTENs on `channel` until the connection ends, calling `on` with each

@@ -98,7 +98,7 @@ fn row_to_view(r: &Row) -> JobView {
 /// Key of the advisory lock failed records are written under.
 const FAILURES_LOCK: i64 = 0x0063_746c_5f66_6169;
 
-pub(super) async fn record_in(tx: &tokio_postgres::Transaction<'_>, job: &JobView) -> Result<(), PgError> {
+pub(super) async fn record_in(tx: &super::Tx<'_>, job: &JobView) -> Result<(), PgError> {
     let params_json = serde_json::to_string(&job.params).unwrap_or_else(|_| "{}".to_owned());
     let skills_json = serde_json::to_string(&job.skills).unwrap_or_else(|_| "[]".to_owned());
     let tools_json = serde_json::to_string(&job.tools).unwrap_or_else(|_| "[]".to_owned());
@@ -171,10 +171,7 @@ pub(super) async fn record_in(tx: &tokio_postgres::Transaction<'_>, job: &JobVie
 
 /// Adds a session message inside a transaction; false when the session
 /// is gone or the message (or the job's message of that role) exists.
-pub(super) async fn add_message_in(
-    tx: &tokio_postgres::Transaction<'_>,
-    msg: &ChatMessage,
-) -> Result<bool, PgError> {
+pub(super) async fn add_message_in(tx: &super::Tx<'_>, msg: &ChatMessage) -> Result<bool, PgError> {
     let now = ts_text(Timestamp::now());
     let created_at = ts_text(msg.created_at);
     let title =
