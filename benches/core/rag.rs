@@ -27,19 +27,9 @@ use serde_json::json;
 
 use crate::report::{Report, Row, Target, num};
 use crate::upstream::Upstream;
-use crate::util::{Env, http_client, median, ms_since, percentile, rss_mb, scratch};
-
-/// A fixed-seed xorshift generator: the same vectors every run.
-struct Rng(u64);
+use crate::util::{Env, Rng, http_client, median, ms_since, percentile, rss_mb, scratch};
 
 impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-
     /// Vectors clustered around a few centres, as embeddings of related
     /// text are (uniform random vectors are all nearly orthogonal, which
     /// flatters a quantised scan).
@@ -270,7 +260,7 @@ fn synthetic_vault(vault: &Path, notes: usize, sections: usize, words: usize) ->
     };
     let mut rng = Rng(0x0a11_ce5e_ed00_0001);
     let mut draw = || {
-        let u = f64::from(rng.next()) + 0.5;
+        let u = rng.unit();
         word((20_000f64.powf(u) as usize).saturating_sub(1))
     };
     let mut texts = Vec::new();
@@ -390,10 +380,9 @@ pub fn bench_scale(report: &mut Report, up: &Upstream, notes: usize, queries: us
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let qs: Vec<(String, Vec<f32>)> = (0..queries)
         .map(|_| {
-            let text = &texts[((f64::from(rng.next()) + 0.5) * texts.len() as f64) as usize % texts.len()];
+            let text = &texts[(rng.unit() * texts.len() as f64) as usize % texts.len()];
             let words: Vec<&str> = text.split(' ').collect();
-            let at = ((f64::from(rng.next()) + 0.5) * words.len() as f64) as usize
-                % words.len().saturating_sub(4).max(1);
+            let at = (rng.unit() * words.len() as f64) as usize % words.len().saturating_sub(4).max(1);
             let q = words[at..(at + 4).min(words.len())].join(" ");
             let v = crate::upstream::bag_of_words(&q);
             (q, v)

@@ -100,14 +100,12 @@ pub fn bag_of_words(text: &str) -> Vec<f32> {
     let mut v = vec![0f32; EMBED_DIMS];
     for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
         // FNV-1a of the word seeds a xorshift stream.
-        let mut x = word
+        let seed = word
             .bytes()
             .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let mut rng = crate::util::Rng(seed);
         for d in &mut v {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *d += (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            *d += rng.next();
         }
     }
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);

@@ -10,6 +10,24 @@ use ctl::config::Config;
 use ctl::jobs::Local;
 use futures_util::StreamExt;
 
+/// A fixed-seed xorshift generator: the same numbers every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Uniform in [-0.5, 0.5).
+    pub fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        f64::from(self.next()) + 0.5
+    }
+}
+
 pub fn median(v: &[f64]) -> f64 {
     percentile(v, 0.5)
 }

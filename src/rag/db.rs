@@ -552,15 +552,10 @@ impl Db {
     }
 
     /// Notes whose names (title, aliases, file name) match `words` (each
-    /// quoted for FTS5), with their bm25 score; none in an index made before names were
-    /// indexed and not reindexed since.
+    /// quoted for FTS5), with their bm25 score; none in an index made
+    /// before names were indexed and not reindexed since.
     fn named_scores(&self, words: &[String], limit: usize) -> R<HashMap<String, f64>> {
-        let indexed = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'names_fts')")
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, bool>(0)))
-            .map_err(|e| self.wrap(e))?;
-        if !indexed {
+        if !self.has_table("names_fts")? {
             return Ok(HashMap::new());
         }
         let matching = self.selective("names_fts", words)?;
@@ -664,13 +659,15 @@ impl Db {
     /// Whether the index has the fact tables (an index built before
     /// `--extract` existed has them only once a reindex opened it).
     fn has_facts(&self) -> R<bool> {
+        self.has_table("extracted")
+    }
+
+    /// Whether the index has table `name` (a read-only reader of an index
+    /// made by an older ctl may lack the newer ones).
+    fn has_table(&self, name: &str) -> R<bool> {
         self.conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'extracted'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?1)")
+            .and_then(|mut s| s.query_row([name], |r| r.get::<_, bool>(0)))
             .map_err(|e| self.wrap(e))
     }
 

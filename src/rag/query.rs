@@ -296,19 +296,18 @@ fn fuse(lists: &[(&[(Hit, f64)], usize)], by_note: bool) -> Vec<Fused> {
     let mut all: Vec<Fused> = chunks.into_values().collect();
     if by_note {
         // Each note's lead: its best chunk, the first in the note on a tie.
-        let mut lead: HashMap<&str, (f64, u32)> = HashMap::new();
-        for f in &all {
-            let e = lead.entry(f.hit.path.as_str()).or_insert((f.chunk, f.hit.ord));
-            if f.chunk.total_cmp(&e.0).then(e.1.cmp(&f.hit.ord)).is_gt() {
-                *e = (f.chunk, f.hit.ord);
+        let mut lead: HashMap<&str, usize> = HashMap::new();
+        for (i, f) in all.iter().enumerate() {
+            let best = lead.entry(f.hit.path.as_str()).or_insert(i);
+            let b = &all[*best];
+            if f.chunk.total_cmp(&b.chunk).then(b.hit.ord.cmp(&f.hit.ord)).is_gt() {
+                *best = i;
             }
         }
-        let leads: std::collections::HashSet<(String, u32)> =
-            lead.into_iter().map(|(p, (_, ord))| (p.to_owned(), ord)).collect();
-        for f in &mut all {
-            if leads.contains(&(f.hit.path.clone(), f.hit.ord))
-                && let Some((score, ranks)) = notes.get(&f.hit.path)
-            {
+        let leads: Vec<usize> = lead.into_values().collect();
+        for i in leads {
+            let f = &mut all[i];
+            if let Some((score, ranks)) = notes.get(&f.hit.path) {
                 f.score = *score;
                 f.ranks = *ranks;
                 f.lead = true;

@@ -35,7 +35,7 @@ enum Outcome {
 }
 
 /// How often a running job looks for a cancel request.
-pub(super) const CANCEL_POLL: Duration = Duration::from_millis(200);
+const CANCEL_POLL: Duration = Duration::from_millis(200);
 
 /// A claimed job with its log open, as [`prepare`] left it.
 pub(super) struct Prepared {

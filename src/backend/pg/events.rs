@@ -345,7 +345,7 @@ impl EventSink for PgSink {
             let ok = self.db.block(async move {
                 let c = db.get().await?;
                 let row = c.query_opt(super::queue::lease_holds!(), &[&id, &lease]).await?;
-                if row.is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true)) {
+                if super::queue::yes(row) {
                     return Ok(());
                 }
                 pending.lock().await.fenced = true;

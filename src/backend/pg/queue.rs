@@ -528,9 +528,8 @@ impl WorkerLease for PgWorker {
                                 "SELECT state = $2 AND lease = $3 FROM ctl_queue WHERE id = $1",
                                 &[&key, &state, &lease],
                             )
-                            .await?
-                            .is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true));
-                        if landed {
+                            .await?;
+                        if yes(landed) {
                             if let Some(p) = pending.as_mut() {
                                 p.committed();
                             }
@@ -625,7 +624,13 @@ pub(super) use lease_holds;
 /// job's row until the transaction ends, so no requeue can slip in.
 pub(super) async fn check_lease(tx: &super::Tx<'_>, id: &str, lease: &str) -> Result<(), PgError> {
     let row = tx.query_opt(concat!(lease_holds!(), " FOR UPDATE"), &[&id, &lease]).await?;
-    if row.is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true)) { Ok(()) } else { Err(lease_lost(id)) }
+    if yes(row) { Ok(()) } else { Err(lease_lost(id)) }
+}
+
+/// Whether a one-column boolean answer is there and true (a missing row
+/// and NULL are no).
+pub(super) fn yes(row: Option<tokio_postgres::Row>) -> bool {
+    row.is_some_and(|r| r.get::<_, Option<bool>>(0) == Some(true))
 }
 
 /// The error of a write whose lease no longer holds the job.
